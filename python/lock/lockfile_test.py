@@ -1,0 +1,158 @@
+"""Unit tests for the lock format: parsing requirements.in, reading pip's report, checks."""
+
+import json
+import unittest
+
+from python.lock import lockfile
+
+REQUIREMENTS = "numpy==2.4.6\nPyYAML==6.0.3  # config\ntorch==2.13.0\n"
+
+SHA_A = "a" * 64
+SHA_Y = "b" * 64
+
+
+def report() -> dict:
+    """A pip `install --dry-run --report` document, trimmed to what the tool reads."""
+    return {
+        "environment": {"python_version": "3.11", "sys_platform": "linux", "platform_machine": "x86_64"},
+        "install": [
+            {
+                "metadata": {"name": "numpy", "version": "2.4.6", "requires_dist": []},
+                "download_info": {
+                    "url": "https://files.example/numpy-2.4.6-cp311-cp311-manylinux_2_28_x86_64.whl",
+                    "archive_info": {"hashes": {"sha256": SHA_A}},
+                },
+                "requested_extras": None,
+            },
+            {
+                "metadata": {
+                    "name": "PyYAML",
+                    "version": "6.0.3",
+                    "requires_dist": ['colorama; sys_platform == "win32"', 'pytest; extra == "test"'],
+                },
+                "download_info": {
+                    "url": "https://files.example/pyyaml-6.0.3-cp311-cp311-manylinux2014_x86_64.whl",
+                    "archive_info": {"hashes": {"sha256": SHA_Y}},
+                },
+            },
+            {
+                "metadata": {
+                    "name": "torch",
+                    "version": "2.13.0+cpu",
+                    "requires_dist": ["numpy", 'sympy; extra == "opt"', 'typing-extensions>=4; python_version >= "3.8"'],
+                },
+                "download_info": {"url": "file:///opt/wheels/torch-2.13.0%2Bcpu-cp311-cp311-manylinux_2_28_x86_64.whl"},
+                "requested_extras": ["opt"],
+            },
+        ],
+    }
+
+
+def hash_local(url: str) -> str:
+    assert url.startswith("file:"), url
+    return "c" * 64
+
+
+class ParseRequirementsTest(unittest.TestCase):
+    def test_pins(self) -> None:
+        reqs = lockfile.parse_requirements_in("# c\n\nA-b.C[x, y]==1.0\n")
+        self.assertEqual([(r.key, r.version, r.extras) for r in reqs], [("a_b_c", "1.0", ("x", "y"))])
+
+    def test_unpinned_is_refused_with_line(self) -> None:
+        with self.assertRaisesRegex(lockfile.LockError, r"req.in:2: 'torch>=2' does not pin"):
+            lockfile.parse_requirements_in("numpy==1\ntorch>=2\n", "req.in")
+
+    def test_duplicate_is_refused(self) -> None:
+        with self.assertRaisesRegex(lockfile.LockError, "already listed on line 1"):
+            lockfile.parse_requirements_in("PyYAML==6\npyyaml==6\n")
+
+    def test_options_are_refused(self) -> None:
+        with self.assertRaisesRegex(lockfile.LockError, "pip options are not supported"):
+            lockfile.parse_requirements_in("--index-url x\n")
+
+
+class FromReportTest(unittest.TestCase):
+    def setUp(self) -> None:
+        self.dists = {
+            d.key: d
+            for d in lockfile.distributions_from_report(
+                report(),
+                lockfile.parse_requirements_in(REQUIREMENTS),
+                hash_local,
+                {"torch": "https://cpu.example/whl/"},
+            )
+        }
+
+    def test_markers_and_extras(self) -> None:
+        # win32-only and unrequested extras drop out; a requested extra's deps stay.
+        self.assertEqual(self.dists["pyyaml"].deps, [])
+        self.assertEqual(self.dists["torch"].deps, ["numpy", "sympy", "typing_extensions"])
+
+    def test_hashes(self) -> None:
+        self.assertEqual(self.dists["numpy"].sha256, SHA_A)
+        self.assertEqual(self.dists["torch"].sha256, "c" * 64)  # computed: no index hash
+
+    def test_local_file_gets_a_second_url(self) -> None:
+        self.assertEqual(self.dists["torch"].filename, "torch-2.13.0+cpu-cp311-cp311-manylinux_2_28_x86_64.whl")
+        self.assertEqual(
+            self.dists["torch"].urls[1],
+            "https://cpu.example/whl/torch-2.13.0%2Bcpu-cp311-cp311-manylinux_2_28_x86_64.whl",
+        )
+
+    def test_kind_and_direct(self) -> None:
+        self.assertTrue(all(d.kind == "wheel" and d.direct for d in self.dists.values()))
+
+    def test_sdist_kind(self) -> None:
+        r = report()
+        r["install"][0]["download_info"]["url"] = "https://files.example/numpy-2.4.6.tar.gz"
+        dists = lockfile.distributions_from_report(r, [], hash_local)
+        self.assertEqual(dists[0].kind, "sdist")
+        self.assertFalse(dists[0].direct)
+
+
+class RenderAndCheckTest(unittest.TestCase):
+    def setUp(self) -> None:
+        dists = lockfile.distributions_from_report(
+            report(), lockfile.parse_requirements_in(REQUIREMENTS), hash_local, {"torch": "https://cpu.example/"}
+        )
+        # The synthetic torch needs sympy/typing_extensions: lock them too so the file is whole.
+        for name in ("sympy", "typing_extensions"):
+            dists.append(lockfile.Distribution(name, "1", f"{name}-1-py3-none-any.whl", ["https://x/" + name],
+                                               "d" * 64, "wheel", [], False))
+        self.text = lockfile.render(dists, REQUIREMENTS, "linux_x86_64", "3.11", "regen")
+        self.lock = json.loads(self.text)
+
+    def test_render_is_stable(self) -> None:
+        dists = [lockfile.Distribution.from_json(e) for e in self.lock["packages"].values()]
+        self.assertEqual(lockfile.render(list(reversed(dists)), REQUIREMENTS, "linux_x86_64", "3.11", "regen"), self.text)
+
+    def test_consistent(self) -> None:
+        self.assertEqual(lockfile.check_consistency(REQUIREMENTS, self.lock, "regen"), [])
+
+    def test_local_version_matches_pin(self) -> None:
+        # torch==2.13.0 in requirements.in accepts the locked 2.13.0+cpu (PEP 440).
+        self.assertEqual(self.lock["packages"]["torch"]["version"], "2.13.0+cpu")
+
+    def test_changed_requirements(self) -> None:
+        problems = lockfile.check_consistency(REQUIREMENTS.replace("6.0.3", "6.0.2"), self.lock, "regen")
+        self.assertIn("requirements.in changed since the lock was written; run `regen`", problems)
+        self.assertTrue(any("PyYAML: requirements.in pins 6.0.2 but the lock has 6.0.3" in p for p in problems))
+
+    def test_missing_dependency_and_hash(self) -> None:
+        del self.lock["packages"]["sympy"]
+        self.lock["packages"]["numpy"]["sha256"] = ""
+        problems = lockfile.check_consistency(REQUIREMENTS, self.lock, "regen")
+        self.assertTrue(any("torch needs sympy, which is not in the lock" in p for p in problems), problems)
+        self.assertTrue(any("numpy: no valid sha256" in p for p in problems), problems)
+
+    def test_unlisted_direct(self) -> None:
+        problems = lockfile.check_consistency("numpy==2.4.6\n", self.lock, "regen")
+        self.assertTrue(any("PyYAML: marked direct but not in requirements.in" in p for p in problems), problems)
+
+    def test_load_refuses_other_versions(self) -> None:
+        with self.assertRaisesRegex(lockfile.LockError, "format version 2"):
+            lockfile.load(json.dumps({"version": 2}))
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,85 @@
+"""`pip_hub`: the repository users depend on, `@pypi//<name>`.
+
+It holds one alias per locked distribution (to `@pypi__<name>//:pkg`) and a generated
+`requirements.bzl` with `requirement()`, `all_requirements` and, for WORKSPACE users,
+`install_deps()`, which declares one lazily fetched repository per distribution (the
+shape of rules_python's `pip_parse`): changing one pin refetches one package.
+"""
+
+load(":lock.bzl", "distribution_kwargs", "parse_lock")
+load(":names.bzl", "spoke_name")
+load(":versions.bzl", "RULES_REPO")
+
+_REQUIREMENTS_BZL = '''\
+"""Generated from {lock} by pip_repository. Do not edit: run `bazel run //python/lock`."""
+
+load("@{rules}//python/private:names.bzl", "normalize_name")
+load("@{rules}//python/private:pypi_distribution.bzl", "pypi_distribution")
+
+_DISTRIBUTIONS = {distributions}
+
+_KEYS = {keys}
+
+all_requirements = {all_requirements}
+
+def requirement(name):
+    """The label of the locked distribution `name` (any spelling: PyYAML, pyyaml, py_yaml)."""
+    key = normalize_name(name)
+    if key not in _KEYS:
+        fail(("'{{}}' is not in {lock}: add it to python/requirements.in with an exact version, " +
+              "then run `bazel run //python/lock`").format(name))
+    return "@{hub}//" + key
+
+def install_deps():
+    """Declares one repository per locked distribution (WORKSPACE mode)."""
+    for kwargs in _DISTRIBUTIONS:
+        pypi_distribution(**kwargs)
+'''
+
+_ALIAS_BUILD = '''\
+package(default_visibility = ["//visibility:public"])
+
+alias(
+    name = "{key}",
+    actual = "@{spoke}//:pkg",
+)
+'''
+
+_WHL_ALIAS = '''
+alias(
+    name = "whl",
+    actual = "@{spoke}//:whl",
+)
+'''
+
+def _impl(rctx):
+    lock_hint = str(rctx.attr.lock)
+    lock = parse_lock(rctx.read(rctx.attr.lock), lock_hint)
+    hub = rctx.attr.name
+    kwargs = distribution_kwargs(lock, hub, rctx.attr.sdist_builds, rctx.attr.python, lock_hint)
+    keys = sorted(lock["packages"].keys())
+    rctx.file("requirements.bzl", _REQUIREMENTS_BZL.format(
+        lock = lock_hint,
+        rules = RULES_REPO,
+        hub = hub,
+        distributions = repr(kwargs),
+        keys = repr({k: True for k in keys}),
+        all_requirements = repr(["@{}//{}".format(hub, k) for k in keys]),
+    ))
+    for key in keys:
+        content = _ALIAS_BUILD.format(key = key, spoke = spoke_name(hub, key))
+        if lock["packages"][key]["kind"] == "wheel":
+            content += _WHL_ALIAS.format(spoke = spoke_name(hub, key))
+        rctx.file(key + "/BUILD.bazel", content)
+    rctx.symlink(rctx.attr.lock, "lock.json")
+    rctx.file("BUILD.bazel", 'exports_files(["requirements.bzl", "lock.json"], visibility = ["//visibility:public"])\n')
+
+pip_hub = repository_rule(
+    implementation = _impl,
+    doc = "The `@pypi` hub: aliases and `requirements.bzl` for a JSON lock. Use `pip_repository` from //python:defs.bzl.",
+    attrs = {
+        "lock": attr.label(mandatory = True, allow_single_file = [".json"], doc = "The JSON lock written by //python/lock."),
+        "sdist_builds": attr.string_dict(doc = "Distribution name -> label of the rule that compiles its sdist."),
+        "python": attr.string(mandatory = True, doc = "Interpreter for the installer and the byte-compiler."),
+    },
+)

@@ -1,0 +1,233 @@
+"""End to end: pip_repository in a fresh workspace, run by a Bazel of its own.
+
+The workspace is generated in TEST_TMPDIR and uses this repository through
+local_repository. Its lock names a wheel that the test builds and serves over HTTPS on
+127.0.0.1 (a throw-away certificate the nested Bazel's JVM is told to trust: Bazel
+refuses plain-http downloads without a checksum), so the real download path (Bazel's
+downloader, sha256 check, installer, generated BUILD files) runs with no registry
+involved. Checked:
+- a good lock: a py_test that imports the served package passes;
+- a wrong sha256: the error names the distribution and shows both hashes;
+- no sha256: the error prints the exact line to pin;
+- requirement() of an unlocked name: the error names it and says how to add it;
+- the server gone: the error names the distribution and how to work offline.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import http.server
+import io
+import json
+import os
+import shutil
+import ssl
+import subprocess
+import threading
+import unittest
+import zipfile
+from pathlib import Path
+
+WHEEL = "demo_pkg-1.0-py3-none-any.whl"
+
+
+def make_wheel() -> bytes:
+    """A minimal valid wheel with one module (deterministic bytes)."""
+    files = {
+        "demo_pkg/__init__.py": "ANSWER = 42\n",
+        "demo_pkg-1.0.dist-info/METADATA": "Metadata-Version: 2.1\nName: demo-pkg\nVersion: 1.0\n",
+        "demo_pkg-1.0.dist-info/WHEEL": "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
+        "demo_pkg-1.0.dist-info/top_level.txt": "demo_pkg\n",
+    }
+    import base64
+
+    record = []
+    for name, text in files.items():
+        digest = base64.urlsafe_b64encode(hashlib.sha256(text.encode()).digest()).rstrip(b"=").decode()
+        record.append(f"{name},sha256={digest},{len(text.encode())}")
+    record.append("demo_pkg-1.0.dist-info/RECORD,,")
+    files["demo_pkg-1.0.dist-info/RECORD"] = "\n".join(record) + "\n"
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        for name, text in files.items():
+            info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
+            z.writestr(info, text)
+    return buf.getvalue()
+
+
+class QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args) -> None:
+        pass
+
+
+def make_tls(folder: Path) -> list[str]:
+    """A self-signed certificate for 127.0.0.1 and the JVM flags that trust only it."""
+    folder.mkdir()
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+         "-keyout", str(folder / "key.pem"), "-out", str(folder / "cert.pem"),
+         "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
+        check=True, capture_output=True,
+    )
+    store = folder / "trust.p12"
+    subprocess.run(
+        ["keytool", "-importcert", "-noprompt", "-alias", "e2e", "-file", str(folder / "cert.pem"),
+         "-keystore", str(store), "-storetype", "PKCS12", "-storepass", "changeit"],
+        check=True, capture_output=True,
+    )
+    return [
+        f"--host_jvm_args=-Djavax.net.ssl.trustStore={store}",
+        "--host_jvm_args=-Djavax.net.ssl.trustStorePassword=changeit",
+        "--host_jvm_args=-Djavax.net.ssl.trustStoreType=PKCS12",
+    ]
+
+
+def source_root() -> Path:
+    # The runfiles entry for WORKSPACE is a symlink into the source tree (the test is tagged local).
+    return Path(os.path.realpath("WORKSPACE")).parent
+
+
+class PipRepositoryE2ETest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls) -> None:
+        tmp = Path(os.environ["TEST_TMPDIR"])
+        cls.root = source_root()
+        cls.ws = tmp / "ws"
+        cls.served = tmp / "served" / "files"
+        cls.served.mkdir(parents=True)
+        cls.wheel = make_wheel()
+        (cls.served / WHEEL).write_bytes(cls.wheel)
+        cls.sha = hashlib.sha256(cls.wheel).hexdigest()
+
+        cls.trust_args = make_tls(tmp / "tls")
+        handler = functools.partial(QuietHandler, directory=str(cls.served.parent))
+        cls.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(tmp / "tls" / "cert.pem", tmp / "tls" / "key.pem")
+        cls.server.socket = context.wrap_socket(cls.server.socket, server_side=True)
+        cls.url = f"https://127.0.0.1:{cls.server.server_address[1]}/files/{WHEEL}"
+        threading.Thread(target=cls.server.serve_forever, daemon=True).start()
+
+        # The repository rules' own tool wheel comes from --distdir, not from the network.
+        cls.distdir = tmp / "distdir"
+        cls.distdir.mkdir()
+        installer = Path(os.environ["INSTALLER_WHL"])
+        shutil.copy(installer, cls.distdir / installer.name)
+        cls.output_root = tmp / "bazel-root"
+        cls.write_workspace()
+
+    @classmethod
+    def tearDownClass(cls) -> None:
+        cls.bazel("shutdown", check=False)
+        cls.server.shutdown()
+
+    @classmethod
+    def write_workspace(cls) -> None:
+        ws, root = cls.ws, cls.root
+        ws.mkdir()
+        (ws / "WORKSPACE").write_text(
+            f"""workspace(name = "e2e")
+local_repository(name = "cecaiserve", path = "{root}")
+local_repository(name = "rules_cc", path = "{root}/bazel/stubs/rules_cc")
+local_repository(name = "rules_java", path = "{root}/bazel/stubs/rules_java")
+local_repository(name = "remote_coverage_tools", path = "{root}/bazel/stubs/remote_coverage_tools")
+register_toolchains("@cecaiserve//python:system_python_toolchain")
+load("@cecaiserve//python:defs.bzl", "pip_repository")
+pip_repository(name = "pypi", lock = "//:lock.json")
+load("@pypi//:requirements.bzl", "install_deps")
+install_deps()
+"""
+        )
+        (ws / ".bazelrc").write_text(
+            "build --nosandbox_debug --incompatible_strict_action_env\n"
+            f"build --distdir={cls.distdir}\n"
+            "test --test_output=errors\n"
+        )
+        (ws / "uses_demo_test.py").write_text("import demo_pkg\nassert demo_pkg.ANSWER == 42, demo_pkg.ANSWER\n")
+        cls.write_build("demo-pkg")
+
+    @classmethod
+    def write_build(cls, requirement: str) -> None:
+        (cls.ws / "BUILD.bazel").write_text(
+            f"""load("@pypi//:requirements.bzl", "requirement")
+py_test(name = "uses_demo_test", srcs = ["uses_demo_test.py"], deps = [requirement("{requirement}")])
+"""
+        )
+
+    def write_lock(self, sha256: str, urls: list[str] | None = None) -> None:
+        lock = {
+            "version": 1,
+            "generated_by": "test",
+            "requirements_sha256": "",
+            "platform": "linux_x86_64",
+            "python_version": "3.11",
+            "packages": {
+                "demo_pkg": {
+                    "name": "demo-pkg",
+                    "version": "1.0",
+                    "filename": WHEEL,
+                    "urls": urls or [self.url],
+                    "sha256": sha256,
+                    "kind": "wheel",
+                    "deps": [],
+                    "direct": True,
+                }
+            },
+        }
+        (self.ws / "lock.json").write_text(json.dumps(lock, indent=2))
+
+    @classmethod
+    def bazel(cls, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+        cmd = ["bazel", f"--output_user_root={cls.output_root}", "--max_idle_secs=120", *cls.trust_args, *args]
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("TEST_", "BAZEL_", "RUNFILES", "PYTHON"))}
+        result = subprocess.run(cmd, cwd=cls.ws, env=env, capture_output=True, text=True, timeout=600)
+        if check and result.returncode != 0:
+            raise AssertionError(f"{' '.join(args)} failed:\n{result.stderr[-4000:]}")
+        return result
+
+    def expect_failure(self, *args: str) -> str:
+        result = self.bazel(*args, check=False)
+        self.assertNotEqual(result.returncode, 0, result.stderr[-2000:])
+        return result.stderr
+
+    def test_1_good_lock_installs_and_imports(self) -> None:
+        self.write_lock(self.sha)
+        self.write_build("demo-pkg")
+        result = self.bazel("test", "//:uses_demo_test")
+        self.assertIn("PASSED", result.stdout + result.stderr)
+
+    def test_2_wrong_sha256_names_the_distribution(self) -> None:
+        wrong = "0" * 64
+        self.write_lock(wrong)
+        err = self.expect_failure("build", "//:uses_demo_test")
+        self.assertIn(f"sha256 mismatch for demo-pkg 1.0 ({WHEEL})", err)
+        self.assertIn(wrong, err)
+        self.assertIn(self.sha, err)
+
+    def test_3_missing_sha256_prints_the_pin(self) -> None:
+        self.write_lock("")
+        err = self.expect_failure("build", "//:uses_demo_test")
+        self.assertIn(f"demo-pkg 1.0 ({WHEEL}) has no sha256", err)
+        self.assertIn(f'"sha256": "{self.sha}"', err)
+
+    def test_4_unlocked_requirement_is_named(self) -> None:
+        self.write_lock(self.sha)
+        self.write_build("not-locked-pkg")
+        try:
+            err = self.expect_failure("build", "//:uses_demo_test")
+        finally:
+            self.write_build("demo-pkg")
+        self.assertIn("'not-locked-pkg' is not in", err)
+        self.assertIn("python/requirements.in", err)
+
+    def test_5_unreachable_server_says_how_to_work_offline(self) -> None:
+        dead = f"https://127.0.0.1:9/files/{WHEEL}"
+        self.write_lock("1" * 64, urls=[dead])
+        err = self.expect_failure("build", "//:uses_demo_test")
+        self.assertIn(f"could not download demo-pkg 1.0 ({WHEEL})", err)
+        self.assertIn("--distdir", err)
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,148 @@
+"""Builds llama-cpp-python from its PyPI sdist into an installed site-packages tree.
+
+Why not `pip wheel`: the package's own CMake project also builds libllama-common and
+libmtmd, which the ctypes bindings never load and which take about half of the compile
+time on two cores. We build only the `llama` target (and the ggml libraries it links)
+from the sdist's vendored llama.cpp, at the exact version the bindings were written
+for, then lay the files out as pip would: `llama_cpp/` with `lib/lib*.so`, plus a
+dist-info so `importlib.metadata` and image scanners see the distribution.
+
+The output is a pure function of the sdist and the flags: no -march=native, source
+paths mapped to a fixed prefix, versionless sonames (no symlinks in the tree), and
+byte-code compiled with unchecked hashes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import compileall
+import hashlib
+import os
+import py_compile
+import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+from pathlib import Path
+
+LIBRARIES = ("llama", "ggml", "ggml-base", "ggml-cpu")
+
+# Flags every build takes: reproducible, portable, only what the bindings load.
+BASE_CMAKE_ARGS = (
+    "-DCMAKE_BUILD_TYPE=Release",
+    "-DBUILD_SHARED_LIBS=ON",
+    "-DCMAKE_PLATFORM_NO_VERSIONED_SONAME=ON",
+    "-DCMAKE_INSTALL_RPATH=$ORIGIN",
+    "-DCMAKE_BUILD_WITH_INSTALL_RPATH=ON",
+    "-DGGML_NATIVE=OFF",
+    "-DGGML_CCACHE=OFF",
+    "-DGGML_OPENMP=ON",
+    "-DLLAMA_CURL=OFF",
+    "-DLLAMA_BUILD_COMMON=OFF",
+    "-DLLAMA_BUILD_TESTS=OFF",
+    "-DLLAMA_BUILD_EXAMPLES=OFF",
+    "-DLLAMA_BUILD_TOOLS=OFF",
+    "-DLLAMA_BUILD_SERVER=OFF",
+)
+
+
+def log(message: str) -> None:
+    print(f"[llama.cpp build] {message}", file=sys.stderr, flush=True)
+
+
+def run(cmd: list[str], cwd: Path | None = None) -> None:
+    log("+ " + " ".join(cmd))
+    result = subprocess.run(cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    if result.returncode != 0:
+        sys.stderr.write(result.stdout[-20000:])
+        raise SystemExit(f"command failed (exit {result.returncode}): {' '.join(cmd)}")
+
+
+def extract(sdist: Path, into: Path) -> Path:
+    with tarfile.open(sdist) as tar:
+        tar.extractall(into)
+    roots = [p for p in into.iterdir() if p.is_dir()]
+    if len(roots) != 1:
+        raise SystemExit(f"{sdist}: expected one top-level folder, found {[p.name for p in roots]}")
+    return roots[0]
+
+
+def build_libraries(src: Path, build: Path, cmake_args: list[str], jobs: int) -> None:
+    prefix_map = f"-ffile-prefix-map={src}=/llama-cpp-python -ffile-prefix-map={build}=/build"
+    flags = [f"-DCMAKE_C_FLAGS={prefix_map}", f"-DCMAKE_CXX_FLAGS={prefix_map}"]
+    run(["cmake", "-S", str(src / "vendor" / "llama.cpp"), "-B", str(build), "-G", "Ninja",
+         *BASE_CMAKE_ARGS, *flags, *cmake_args])
+    run(["cmake", "--build", str(build), "--target", "llama", "--parallel", str(jobs)])
+
+
+def find_library(build: Path, name: str) -> Path:
+    matches = sorted(p for p in build.rglob(f"lib{name}.so") if p.is_file())
+    if len(matches) != 1:
+        raise SystemExit(f"expected one lib{name}.so under {build}, found {matches}")
+    return matches[0]
+
+
+def record_line(root: Path, path: Path) -> str:
+    data = path.read_bytes()
+    digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+    return f"{path.relative_to(root).as_posix()},sha256={digest},{len(data)}"
+
+
+def assemble(src: Path, build: Path, out: Path, strip: str) -> None:
+    package = out / "llama_cpp"
+    shutil.copytree(src / "llama_cpp", package, ignore=shutil.ignore_patterns("lib", "__pycache__"))
+    (package / "lib").mkdir()
+    for name in LIBRARIES:
+        target = package / "lib" / f"lib{name}.so"
+        shutil.copy2(find_library(build, name), target)
+        run([strip, "--strip-unneeded", str(target)])
+
+    pkg_info = (src / "PKG-INFO").read_text()
+    version = next(line.split(":", 1)[1].strip() for line in pkg_info.splitlines() if line.startswith("Version:"))
+    dist_info = out / f"llama_cpp_python-{version}.dist-info"
+    dist_info.mkdir()
+    (dist_info / "METADATA").write_text(pkg_info)
+    (dist_info / "INSTALLER").write_text("cecaiserve-bazel\n")
+    (dist_info / "top_level.txt").write_text("llama_cpp\n")
+    (dist_info / "WHEEL").write_text(
+        "Wheel-Version: 1.0\nGenerator: cecaiserve-bazel (//third_party/llama_cpp)\nRoot-Is-Purelib: false\n"
+    )
+    compileall.compile_dir(str(package), quiet=2, invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH)
+    files = sorted(p for p in out.rglob("*") if p.is_file())
+    lines = [record_line(out, p) for p in files]
+    lines.append(f"{dist_info.name}/RECORD,,")
+    (dist_info / "RECORD").write_text("\n".join(lines) + "\n")
+    # Fixed times: the tree's bytes and metadata depend on the inputs only.
+    for p in sorted(out.rglob("*"), reverse=True):
+        os.utime(p, (315532800, 315532800), follow_symlinks=False)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sdist", type=Path, required=True)
+    parser.add_argument("--out", type=Path, required=True, help="the site-packages tree to create")
+    parser.add_argument("--cmake-arg", action="append", default=[], help="extra CMake argument (repeatable)")
+    parser.add_argument("--strip", default="strip", help="the strip tool for the target architecture")
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 2)
+    args = parser.parse_args(argv)
+
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="llama-cpp-build-") as tmp:
+        tmp_path = Path(tmp)
+        log(f"extracting {args.sdist.name}")
+        src = extract(args.sdist, tmp_path / "src")
+        build = tmp_path / "build"
+        build_libraries(src, build, args.cmake_arg, args.jobs)
+        if args.out.exists():
+            shutil.rmtree(args.out)
+        args.out.mkdir(parents=True)
+        assemble(src, build, args.out, args.strip)
+    log(f"done in {time.monotonic() - started:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

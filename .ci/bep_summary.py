@@ -1,13 +1,18 @@
 """Counts test results from a Bazel build-event (BEP) JSON file for .ci/run.
 
 A test target that was expected (from `bazel query`) but has no test summary never
-ran, usually because it failed to build: it counts as failed. Also reports how many
-actions the build executed, which .ci/run uses to prove a no-op rebuild does nothing.
+ran, usually because it failed to build: it counts as failed. With --actions, reports
+how many actions ran a process (Bazel's own "internal" bookkeeping, such as the
+workspace-status action that runs on every build, does not count), which .ci/run uses
+to prove that a no-op rebuild does nothing.
 """
 
 import argparse
 import json
+import re
 import sys
+
+PROCESSES_RE = re.compile(r"INFO: (\d+) process(?:es)?(?:: ([^\n]*))?\.")
 
 
 def read_events(path: str):
@@ -31,8 +36,11 @@ def main() -> int:
         key = event.get("id", {})
         if "testSummary" in key:
             statuses[key["testSummary"]["label"]] = event.get("testSummary", {}).get("overallStatus", "NO_STATUS")
-        if "buildMetrics" in event:
-            executed = int(event["buildMetrics"].get("actionSummary", {}).get("actionsExecuted", 0))
+        # Bazel 4.2.3's build metrics count internal actions too; its process summary
+        # ("INFO: 55 processes: 34 internal, 19 linux-sandbox, 2 local.") splits them out.
+        for match in PROCESSES_RE.finditer(event.get("progress", {}).get("stderr", "")):
+            internal = re.search(r"(\d+) internal", match.group(2) or "")
+            executed = int(match.group(1)) - (int(internal.group(1)) if internal else 0)
     if args.actions:
         print(executed if executed is not None else -1)
         return 0

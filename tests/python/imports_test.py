@@ -85,6 +85,21 @@ class ImportsTest(unittest.TestCase):
         self.assertEqual(failures, [])
         print(f"imported {count} top-level modules from {len(self.dists)} distributions", file=sys.stderr)
 
+    def test_nothing_comes_from_the_host(self) -> None:
+        # After importing everything, every loaded module must come from the standard
+        # library or from runfiles: nothing from dist-packages/site-packages of the host.
+        self.test_every_module_imports()
+        stdlib = os.path.dirname(os.__file__) + os.sep
+        strays = sorted(
+            f"{name}: {module.__file__}"
+            for name, module in list(sys.modules.items())
+            # Some modules carry a made-up relative __file__ (torch.ops: "_ops.py").
+            if os.path.isabs(getattr(module, "__file__", None) or "")
+            and ".runfiles/" not in module.__file__
+            and not module.__file__.startswith(stdlib)
+        )
+        self.assertEqual(strays, [])
+
     def test_native_libraries_work(self) -> None:
         import llama_cpp
         import numpy

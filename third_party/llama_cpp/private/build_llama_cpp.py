@@ -49,15 +49,20 @@ BASE_CMAKE_ARGS = (
 )
 
 
+# Progress lines are kept and printed only when the build fails: Bazel shows an action's
+# stderr on every run, and a successful build has nothing to say.
+_LOG: list[str] = []
+
+
 def log(message: str) -> None:
-    print(f"[llama.cpp build] {message}", file=sys.stderr, flush=True)
+    _LOG.append(f"[llama.cpp build] {message}")
 
 
 def run(cmd: list[str], cwd: Path | None = None) -> None:
     log("+ " + " ".join(cmd))
     result = subprocess.run(cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     if result.returncode != 0:
-        sys.stderr.write(result.stdout[-20000:])
+        sys.stderr.write("\n".join(_LOG) + "\n" + result.stdout[-20000:])
         raise SystemExit(f"command failed (exit {result.returncode}): {' '.join(cmd)}")
 
 
@@ -141,6 +146,8 @@ def main(argv: list[str] | None = None) -> int:
         args.out.mkdir(parents=True)
         assemble(src, build, args.out, args.strip)
     log(f"done in {time.monotonic() - started:.0f} s")
+    if os.environ.get("LLAMA_CPP_BUILD_VERBOSE"):
+        sys.stderr.write("\n".join(_LOG) + "\n")
     return 0
 
 

@@ -1,0 +1,106 @@
+"""Backends whose engine generates whole requests (vLLM, TensorRT-LLM).
+
+These engines schedule and batch internally and return finished token lists, so the
+shared decode loop does not apply. What stays shared: the Hugging Face tokenizer, the
+translation of SamplingParams, and feeding the engine's tokens through
+`Sequence.append`, so stop strings, token accounting and streaming behave as they do
+for the step-wise backends (streaming arrives at the end, in one piece).
+"""
+
+from __future__ import annotations
+
+import abc
+from typing import Any, Optional
+
+from server.backends.base import Backend
+from server.config import ServerConfig
+from server.domain import FinishReason, SamplingParams
+from server.sequence import Batch, Sequence
+
+
+class EngineOutput:
+    """One sequence's result from an engine."""
+
+    def __init__(self, token_ids: list[int], finish: Optional[str]) -> None:
+        self.token_ids = token_ids
+        self.finish = finish  # the engine's own word: "length", "stop", ...
+
+
+def missing_package(package: str, pair: str, how: str) -> RuntimeError:
+    return RuntimeError(
+        f"the {package!r} Python package is not installed: the {pair} backend needs it ({how})"
+    )
+
+
+class EngineBackend(Backend):
+    def load(self, config: ServerConfig) -> None:
+        from transformers import AutoTokenizer
+
+        self.config = config
+        self.tokenizer = AutoTokenizer.from_pretrained(config.model)
+        self._context = config.max_length
+        self._eos = {self.tokenizer.eos_token_id} - {None}
+        self.load_engine(config)
+
+    @abc.abstractmethod
+    def load_engine(self, config: ServerConfig) -> None:
+        """Imports the engine lazily and builds it for config.model."""
+
+    @abc.abstractmethod
+    def run(self, sequences: list[Sequence]) -> list[EngineOutput]:
+        """Generates every sequence's prompt; one output per sequence, in order.
+
+        Each sequence may generate at most `self.max_tokens(seq)` tokens.
+        """
+
+    @property
+    def context_length(self) -> int:
+        return self._context
+
+    def tokenize(self, text: str) -> list[int]:
+        return list(self.tokenizer(text, add_special_tokens=True)["input_ids"])
+
+    def detokenize(self, ids: list[int]) -> str:
+        return self.tokenizer.decode(ids, skip_special_tokens=True)
+
+    def is_eos(self, token: int) -> bool:
+        return token in self._eos
+
+    def max_tokens(self, seq: Sequence) -> int:
+        return max(1, min(seq.params.max_new_tokens, self._context - len(seq.prompt_ids)))
+
+    def generate(self, batch: Batch) -> None:
+        batch.drop_stopped()
+        if not batch.sequences:
+            return
+        outputs = self.run(list(batch.sequences))
+        for seq, out in zip(list(batch.sequences), outputs):
+            for token in out.token_ids:
+                if seq.finished:
+                    break
+                seq.append(token, self.is_eos(token), self.detokenize)
+            if not seq.finished:
+                # The engine stopped on a condition it checked itself (an EOS it did not
+                # return, a stop string it cut off).
+                seq.finish_external(FinishReason.LENGTH if out.finish == "length" else FinishReason.END_OF_SEQUENCE)
+        batch.sequences = []
+
+
+def dtype_name(precision: str) -> str:
+    """PRECISION as the engines spell dtypes; GGUF quantizations are refused."""
+    names = {"FP32": "float32", "FP16": "float16", "BF16": "bfloat16"}
+    if precision not in names:
+        raise ValueError(f"PRECISION={precision} is a GGUF quantization; this backend runs {', '.join(names)}")
+    return names[precision]
+
+
+def common_sampling(params: SamplingParams, max_tokens: int) -> dict[str, Any]:
+    """The sampling fields both engines name alike."""
+    greedy = params.greedy
+    return {
+        "max_tokens": max_tokens,
+        "temperature": 0.0 if greedy else params.temperature,
+        "top_p": 1.0 if greedy else params.top_p,
+        "repetition_penalty": params.repetition_penalty,
+        "stop": list(params.stop),
+    }

@@ -1,0 +1,336 @@
+"""BaseServer: the lifecycle, the request pipeline, and the experiment hooks.
+
+Lifecycle: configure (constructor) -> load -> warm_up -> serve -> drain. The gRPC layer
+(server/servicer.py) only translates protobuf to the calls below.
+
+Experiment hooks, as in the seed's model_server.py: a user subclasses BaseServer in an
+`experiment_server.py` and overrides any of
+
+    decode_input(request)  -> request      the parsed request (prompts + sampling overrides)
+    preprocess(prompts)    -> prompts      text in, text out, before tokenization
+    postprocess(results)   -> results      completions, after generation
+    encode_output(results) -> results      the last word before the response is built
+
+The defaults pass everything through. Hooks run on the request's thread, outside the
+scheduler, so a slow hook does not hold up other requests' batches.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+import math
+import time
+import uuid
+from typing import Callable, Iterator, Optional
+
+from server.backends import create_backend
+from server.backends.base import Backend
+from server.config import ServerConfig
+from server.domain import (
+    Cancelled,
+    Completion,
+    GenerateInput,
+    InvalidArgument,
+    NotReady,
+    SamplingOverrides,
+    SamplingParams,
+    Timings,
+)
+from server.metrics import ServerMetrics
+from server.scheduler import Scheduler
+from server.sequence import Sequence, Status
+
+log = logging.getLogger("cecaiserve.server")
+
+WARMUP_PROMPT = "Hello"
+
+
+def _ms(seconds: float) -> float:
+    return round(seconds * 1000.0, 3)
+
+
+class BaseServer:
+    def __init__(self, config: ServerConfig, backend: Optional[Backend] = None) -> None:
+        self.config = config
+        self.backend = backend if backend is not None else create_backend(config.backend)
+        self.metrics = ServerMetrics(config.metrics_list_size)
+        self.scheduler = Scheduler(
+            self.backend,
+            config,
+            on_batch=self.metrics.batch_size.observe,
+            on_queue=self.metrics.queue_length.set,
+        )
+        self.ready = False
+        self.draining = False
+        self.load_ms = 0.0
+        self.warmup_ms = 0.0
+
+    # --- lifecycle ----------------------------------------------------------------------
+    def load(self) -> None:
+        started = time.perf_counter()
+        self.backend.load(self.config)
+        self.load_ms = _ms(time.perf_counter() - started)
+        log.info("model loaded", extra={"fields": {"model": self.config.model, "backend": self.backend.name, "ms": self.load_ms}})
+
+    def warm_up(self) -> None:
+        """One short generation outside the metrics, so the first request is not the slow one."""
+        started = time.perf_counter()
+        if self.config.warmup:
+            params = SamplingParams(max_new_tokens=4)
+            seq = Sequence(WARMUP_PROMPT, self.backend.tokenize(WARMUP_PROMPT), params, self.backend.context_length)
+            from server.sequence import Batch
+
+            self.backend.generate(Batch([seq]))
+        self.warmup_ms = _ms(time.perf_counter() - started)
+
+    def start(self) -> None:
+        """Load, warm up and start the scheduler; afterwards the server is ready."""
+        self.load()
+        self.warm_up()
+        self.scheduler.start()
+        self.ready = True
+
+    def drain(self, timeout: Optional[float] = None) -> None:
+        """Refuses new requests, lets queued and running ones finish, then stops."""
+        self.draining = True
+        self.ready = False
+        self.scheduler.stop(drain=True, timeout=timeout if timeout is not None else self.config.drain_timeout_s)
+
+    def close(self) -> None:
+        self.backend.close()
+
+    # --- experiment hooks ------------------------------------------------------------------
+    def decode_input(self, request: GenerateInput) -> GenerateInput:
+        return request
+
+    def preprocess(self, prompts: list[str]) -> list[str]:
+        return prompts
+
+    def postprocess(self, completions: list[Completion]) -> list[Completion]:
+        return completions
+
+    def encode_output(self, completions: list[Completion]) -> list[Completion]:
+        return completions
+
+    # --- validation ----------------------------------------------------------------------------
+    def resolve(self, overrides: SamplingOverrides) -> SamplingParams:
+        """The request's sampling settings with the server's defaults filled in, validated."""
+        c = self.config
+        o = overrides
+
+        def pick(value, default):
+            return default if value is None else value
+
+        params = SamplingParams(
+            max_new_tokens=pick(o.max_new_tokens, c.max_new_tokens),
+            temperature=pick(o.temperature, c.temperature),
+            top_p=pick(o.top_p, c.top_p),
+            top_k=pick(o.top_k, c.top_k),
+            do_sample=pick(o.do_sample, c.do_sample),
+            seed=o.seed,
+            stop=tuple(o.stop),
+            repetition_penalty=pick(o.repetition_penalty, c.repetition_penalty),
+        )
+        limit = self.backend.context_length - 1
+        if not 1 <= params.max_new_tokens <= limit:
+            raise InvalidArgument(
+                f"max_new_tokens={params.max_new_tokens} is out of range: 1 to {limit} "
+                f"(MAX_LENGTH={self.backend.context_length} counts prompt and generated tokens)"
+            )
+        if not math.isfinite(params.temperature) or params.temperature < 0:
+            raise InvalidArgument(f"temperature={params.temperature} must be a finite number >= 0 (0 = greedy)")
+        if not math.isfinite(params.top_p) or not 0 < params.top_p <= 1:
+            raise InvalidArgument(f"top_p={params.top_p} must be in (0, 1]")
+        if params.top_k < 0:
+            raise InvalidArgument(f"top_k={params.top_k} must be >= 0 (0 = no limit)")
+        if not math.isfinite(params.repetition_penalty) or params.repetition_penalty <= 0:
+            raise InvalidArgument(f"repetition_penalty={params.repetition_penalty} must be > 0 (1 = none)")
+        for i, stop in enumerate(params.stop):
+            if not stop:
+                raise InvalidArgument(f"stop[{i}] is empty; stop strings must have at least one character")
+        return params
+
+    def _sequences(
+        self, prompts: list[str], params: SamplingParams, deadline: Optional[float], stream: bool
+    ) -> list[Sequence]:
+        if not prompts:
+            raise InvalidArgument("no prompts: send at least one prompt")
+        if len(prompts) > self.config.max_queue:
+            raise InvalidArgument(f"{len(prompts)} prompts in one request; at most MAX_QUEUE={self.config.max_queue}")
+        sequences = []
+        context = self.backend.context_length
+        for i, prompt in enumerate(prompts):
+            if not isinstance(prompt, str) or not prompt:
+                raise InvalidArgument(f"prompt {i} is empty")
+            ids = self.backend.tokenize(prompt)
+            if not ids:
+                raise InvalidArgument(f"prompt {i} has no tokens")
+            if len(ids) >= context:
+                raise InvalidArgument(
+                    f"prompt {i} has {len(ids)} tokens; MAX_LENGTH={context} leaves no room to generate "
+                    f"(shorten it to at most {context - 1} tokens)"
+                )
+            sequences.append(Sequence(prompt, ids, params, context, deadline=deadline, stream=stream))
+        for seq in sequences:
+            seq.on_token = self._on_token
+        return sequences
+
+    def _on_token(self, seq: Sequence, gap: Optional[float]) -> None:
+        if gap is not None:
+            self.metrics.itl.observe(gap)
+
+    def _check_ready(self) -> None:
+        if self.draining:
+            raise NotReady("the server is draining (shutting down); send the request elsewhere")
+        if not self.ready:
+            raise NotReady("the model is loading; retry when health reports SERVING")
+
+    # --- the pipeline -------------------------------------------------------------------------
+    def generate(
+        self,
+        request: GenerateInput,
+        deadline: Optional[float] = None,
+        register_cancel: Callable[[Callable[[], None]], None] = lambda f: None,
+    ) -> tuple[list[Completion], Timings, str]:
+        """Runs one request: hooks, validation, batching, hooks. Returns (completions, timings, id).
+
+        `deadline` is a time.monotonic() value; `register_cancel` receives a callback
+        that cancels this request's prompts (the servicer ties it to the RPC).
+        """
+        self._check_ready()
+        request_id = uuid.uuid4().hex
+        arrival = time.perf_counter()
+        stamp = datetime.datetime.now(datetime.timezone.utc).isoformat()
+        sequences: list[Sequence] = []
+        status = "ok"
+        try:
+            t0 = time.perf_counter()
+            request = self.decode_input(request)
+            prompts = self.preprocess(list(request.prompts))
+            params = self.resolve(request.overrides)
+            sequences = self._sequences(prompts, params, deadline, stream=False)
+            t1 = time.perf_counter()
+            register_cancel(lambda: self.scheduler.cancel(sequences))
+            self.scheduler.submit(sequences)
+            for seq in sequences:
+                self._wait(seq, deadline)
+            t2 = time.perf_counter()
+            completions = self.encode_output(self.postprocess([s.completion() for s in sequences]))
+            t3 = time.perf_counter()
+        except Exception as error:
+            status = type(error).__name__
+            raise
+        finally:
+            self._account("Generate", sequences, arrival, status, stamp, request_id)
+        timings = self._timings(sequences, arrival, t0, t1, t2, t3)
+        self._record(request_id, stamp, sequences, timings)
+        return completions, timings, request_id
+
+    def generate_stream(
+        self,
+        prompt: str,
+        overrides: SamplingOverrides,
+        deadline: Optional[float] = None,
+        register_cancel: Callable[[Callable[[], None]], None] = lambda f: None,
+    ) -> Iterator[tuple[str, list[int], Optional[Completion], Optional[Timings], str]]:
+        """Yields (text_delta, token_ids, None, None, id) as tokens arrive, then a final
+        (text_delta, [], completion, timings, id). Hooks: decode_input and preprocess
+        apply to the prompt; postprocess and encode_output to the final completion."""
+        self._check_ready()
+        request_id = uuid.uuid4().hex
+        arrival = time.perf_counter()
+        stamp = datetime.datetime.now(datetime.timezone.utc).isoformat()
+        sequences: list[Sequence] = []
+        status = "ok"
+        try:
+            t0 = time.perf_counter()
+            request = self.decode_input(GenerateInput([prompt], overrides))
+            prompts = self.preprocess(list(request.prompts))
+            if len(prompts) != 1:
+                raise InvalidArgument(f"GenerateStream takes one prompt; the hooks produced {len(prompts)}")
+            params = self.resolve(request.overrides)
+            sequences = self._sequences(prompts, params, deadline, stream=True)
+            seq = sequences[0]
+            t1 = time.perf_counter()
+            register_cancel(lambda: self.scheduler.cancel(sequences))
+            self.scheduler.submit(sequences)
+            for event in seq.events():
+                if event.done:
+                    break
+                yield event.text, event.token_ids, None, None, request_id
+            self._raise_if_failed(seq)
+            t2 = time.perf_counter()
+            final = self.encode_output(self.postprocess([seq.completion()]))[0]
+            t3 = time.perf_counter()
+        except GeneratorExit:
+            status = "cancelled"
+            self.scheduler.cancel(sequences)
+            raise
+        except Exception as error:
+            status = type(error).__name__
+            raise
+        finally:
+            self._account("GenerateStream", sequences, arrival, status, stamp, request_id)
+        timings = self._timings(sequences, arrival, t0, t1, t2, t3)
+        self._record(request_id, stamp, sequences, timings)
+        yield "", [], final, timings, request_id
+
+    def _wait(self, seq: Sequence, deadline: Optional[float]) -> None:
+        while not seq.wait(timeout=0.1 if deadline is None else max(0.0, min(0.1, deadline - time.monotonic()))):
+            if deadline is not None and time.monotonic() > deadline:
+                self.scheduler.cancel([seq])
+                seq.wait()
+                break
+        self._raise_if_failed(seq)
+
+    @staticmethod
+    def _raise_if_failed(seq: Sequence) -> None:
+        if seq.status == Status.FAILED:
+            raise RuntimeError(f"the backend failed: {seq.error}") from seq.error
+        if seq.status == Status.CANCELLED:
+            raise Cancelled("the request was cancelled or its deadline passed")
+
+    def _timings(self, sequences: list[Sequence], arrival: float, t0: float, t1: float, t2: float, t3: float) -> Timings:
+        started = max((s.started or t1) for s in sequences)
+        first = min((s.first_token or t2) for s in sequences)
+        queue_s = max(0.0, started - t1)
+        return Timings(
+            queue_ms=_ms(queue_s),
+            preprocess_ms=_ms(t1 - t0),
+            inference_ms=_ms(max(0.0, t2 - t1 - queue_s)),
+            postprocess_ms=_ms(t3 - t2),
+            total_ms=_ms(t3 - arrival),
+            time_to_first_token_ms=_ms(first - arrival),
+        )
+
+    def _account(self, rpc: str, sequences: list[Sequence], arrival: float, status: str, stamp: str, rid: str) -> None:
+        m = self.metrics
+        m.requests.labels(rpc=rpc, status=status).inc()
+        m.e2e.observe(time.perf_counter() - arrival)
+        for s in sequences:
+            if s.started is not None:
+                m.queue_time.observe(s.started - s.arrival)
+            if s.first_token is not None:
+                m.ttft.observe(s.first_token - s.arrival)
+            m.prompt_tokens.inc(len(s.prompt_ids) if s.started is not None else 0)
+            m.generated_tokens.inc(len(s.generated))
+        if status != "ok":
+            self.metrics.record({"request_id": rid, "timestamp": stamp, "prompts": len(sequences), "status": status})
+
+    def _record(self, request_id: str, stamp: str, sequences: list[Sequence], timings: Timings) -> None:
+        generated = sum(len(s.generated) for s in sequences)
+        inference_s = timings.inference_ms / 1000.0
+        self.metrics.record(
+            {
+                "request_id": request_id,
+                "timestamp": stamp,
+                "prompts": len(sequences),
+                "prompt_tokens": sum(len(s.prompt_ids) for s in sequences),
+                "generated_tokens": generated,
+                "timings": timings,
+                "tokens_per_second": round(generated / inference_s, 3) if inference_s > 0 else 0.0,
+                "batch_sizes": [s.batch_size for s in sequences],
+                "status": "ok",
+            }
+        )

@@ -1,0 +1,142 @@
+"""Merges prompts from concurrent requests into backend batches, on one thread.
+
+The backend runs on this thread only, so backends need no locking. Requests enqueue
+`Sequence`s and wait on them; the loop forms a batch, hands it to the backend, and the
+backend finishes every sequence in it before the next batch starts.
+
+THR (throughput) waits up to BATCH_WAIT_MS after the oldest waiting prompt to fill a
+batch of BATCH_SIZE; LAT (latency) runs each prompt alone, at once. The queue is bounded
+(MAX_QUEUE prompts) so that overload is refused early instead of timing out late.
+"""
+
+from __future__ import annotations
+
+import collections
+import logging
+import threading
+import time
+from typing import Callable, Optional
+
+from server.backends.base import Backend
+from server.config import ServerConfig, ServerMode
+from server.domain import QueueFull
+from server.sequence import Batch, Sequence
+
+log = logging.getLogger("cecaiserve.scheduler")
+
+
+class Scheduler:
+    def __init__(
+        self,
+        backend: Backend,
+        config: ServerConfig,
+        on_batch: Optional[Callable[[int], None]] = None,
+        on_queue: Optional[Callable[[int], None]] = None,
+    ) -> None:
+        self.backend = backend
+        self.max_batch = config.batch_size if config.server_mode is ServerMode.THROUGHPUT else 1
+        self.wait_s = config.batch_wait_ms / 1000.0 if config.server_mode is ServerMode.THROUGHPUT else 0.0
+        self.max_queue = config.max_queue
+        self._on_batch = on_batch or (lambda n: None)
+        self._on_queue = on_queue or (lambda n: None)
+        self._waiting: collections.deque[Sequence] = collections.deque()
+        self._cond = threading.Condition()
+        self._stopping = False
+        self._thread: Optional[threading.Thread] = None
+
+    # --- request side ---------------------------------------------------------------
+    def submit(self, sequences: list[Sequence]) -> None:
+        with self._cond:
+            if self._stopping:
+                raise QueueFull("the server is shutting down")
+            if len(self._waiting) + len(sequences) > self.max_queue:
+                raise QueueFull(
+                    f"queue full: {len(self._waiting)} prompts waiting, this request adds {len(sequences)}, "
+                    f"MAX_QUEUE={self.max_queue}; retry later"
+                )
+            self._waiting.extend(sequences)
+            self._on_queue(len(self._waiting))
+            self._cond.notify_all()
+
+    def cancel(self, sequences: list[Sequence]) -> None:
+        """Cancels sequences: waiting ones leave the queue now, running ones at the next step."""
+        with self._cond:
+            for seq in sequences:
+                seq.cancel()
+                if seq in self._waiting:
+                    self._waiting.remove(seq)
+                    seq.finish_cancelled()
+            self._on_queue(len(self._waiting))
+
+    @property
+    def queue_length(self) -> int:
+        with self._cond:
+            return len(self._waiting)
+
+    # --- scheduler thread -------------------------------------------------------------
+    def _take_batch(self) -> Optional[list[Sequence]]:
+        with self._cond:
+            while not self._waiting and not self._stopping:
+                self._cond.wait()
+            if not self._waiting:
+                return None
+            # THR: give concurrent requests a bounded moment to join this batch.
+            deadline = self._waiting[0].arrival + self.wait_s
+            while len(self._waiting) < self.max_batch and not self._stopping:
+                left = deadline - time.perf_counter()
+                if left <= 0:
+                    break
+                self._cond.wait(left)
+            taken: list[Sequence] = []
+            while self._waiting and len(taken) < self.max_batch:
+                seq = self._waiting.popleft()
+                if seq.should_stop():
+                    seq.finish_cancelled()
+                else:
+                    taken.append(seq)
+            self._on_queue(len(self._waiting))
+            return taken
+
+    def step(self) -> bool:
+        """Forms one batch and runs it to completion. Returns False once stopped and empty.
+
+        Invariant: every submitted sequence is in exactly one place: the waiting queue,
+        the batch this step runs, or finished (its request released). Sequences leave the
+        queue only here or in `cancel`, and leave the batch only by finishing, so a
+        backend failure fails exactly the sequences of this batch and no others.
+        """
+        taken = self._take_batch()
+        if taken is None:
+            return False
+        if not taken:
+            return True
+        batch = Batch(taken)
+        self._on_batch(len(batch))
+        try:
+            self.backend.generate(batch)
+        except Exception as error:  # the backend's failure is this batch's, not the server's
+            log.exception("backend failed on a batch of %d", len(taken))
+            batch.fail(error)
+        for seq in taken:
+            if not seq.finished:  # a backend that returned early must not strand a request
+                seq.fail(RuntimeError(f"backend {self.backend.name} returned without finishing a sequence"))
+        return True
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._loop, name="scheduler", daemon=True)
+        self._thread.start()
+
+    def _loop(self) -> None:
+        while self.step():
+            pass
+
+    def stop(self, drain: bool = True, timeout: Optional[float] = None) -> None:
+        """Stops taking work. With drain, queued prompts still run; without, they are cancelled."""
+        with self._cond:
+            self._stopping = True
+            if not drain:
+                while self._waiting:
+                    self._waiting.popleft().finish_cancelled()
+            self._cond.notify_all()
+        if self._thread is not None:
+            self._thread.join(timeout)

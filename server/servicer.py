@@ -1,0 +1,166 @@
+"""The gRPC servicer: protobuf in, domain calls, protobuf out. Nothing else lives here.
+
+Every RPC goes through `_status_of` so that each domain error maps to one status code:
+InvalidArgument -> INVALID_ARGUMENT, QueueFull -> RESOURCE_EXHAUSTED, NotReady ->
+UNAVAILABLE, Cancelled -> CANCELLED (or DEADLINE_EXCEEDED), anything else -> INTERNAL
+(logged; the server keeps serving).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Iterator, Optional
+
+import grpc
+
+from proto.cecaiserve.v1 import inference_pb2 as pb
+from proto.cecaiserve.v1 import inference_pb2_grpc as pb_grpc
+from server.base_server import BaseServer
+from server.config import ServerMode
+from server.domain import Cancelled, Completion, GenerateInput, InvalidArgument, NotReady, QueueFull, SamplingOverrides, Timings
+
+log = logging.getLogger("cecaiserve.servicer")
+
+
+def overrides_from_pb(p: pb.SamplingParameters) -> SamplingOverrides:
+    def opt(field: str):
+        return getattr(p, field) if p.HasField(field) else None
+
+    return SamplingOverrides(
+        max_new_tokens=opt("max_new_tokens"),
+        temperature=opt("temperature"),
+        top_p=opt("top_p"),
+        top_k=opt("top_k"),
+        do_sample=opt("do_sample"),
+        seed=opt("seed"),
+        stop=tuple(p.stop),
+        repetition_penalty=opt("repetition_penalty"),
+    )
+
+
+def timings_to_pb(t: Timings) -> pb.Timings:
+    return pb.Timings(
+        queue_ms=t.queue_ms,
+        preprocess_ms=t.preprocess_ms,
+        inference_ms=t.inference_ms,
+        postprocess_ms=t.postprocess_ms,
+        total_ms=t.total_ms,
+        time_to_first_token_ms=t.time_to_first_token_ms,
+    )
+
+
+def completion_to_pb(c: Completion) -> pb.Completion:
+    return pb.Completion(
+        prompt=c.prompt,
+        text=c.text,
+        usage=pb.Usage(prompt_tokens=c.prompt_tokens, generated_tokens=c.generated_tokens),
+        finish_reason=int(c.finish_reason),
+    )
+
+
+def _status_of(error: BaseException, context: grpc.ServicerContext) -> tuple[grpc.StatusCode, str]:
+    if isinstance(error, InvalidArgument):
+        return grpc.StatusCode.INVALID_ARGUMENT, str(error)
+    if isinstance(error, QueueFull):
+        return grpc.StatusCode.RESOURCE_EXHAUSTED, str(error)
+    if isinstance(error, NotReady):
+        return grpc.StatusCode.UNAVAILABLE, str(error)
+    if isinstance(error, Cancelled):
+        remaining = context.time_remaining()
+        if remaining is not None and remaining <= 0:
+            return grpc.StatusCode.DEADLINE_EXCEEDED, str(error)
+        return grpc.StatusCode.CANCELLED, str(error)
+    log.error("request failed", exc_info=error)
+    return grpc.StatusCode.INTERNAL, f"internal error: {error}"
+
+
+def _deadline(context: grpc.ServicerContext) -> Optional[float]:
+    remaining = context.time_remaining()
+    return None if remaining is None else time.monotonic() + remaining
+
+
+class InferenceServicer(pb_grpc.InferenceServiceServicer):
+    def __init__(self, server: BaseServer) -> None:
+        self.server = server
+
+    def Generate(self, request: pb.GenerateRequest, context: grpc.ServicerContext) -> pb.GenerateResponse:
+        try:
+            completions, timings, request_id = self.server.generate(
+                GenerateInput(list(request.prompts), overrides_from_pb(request.parameters)),
+                deadline=_deadline(context),
+                register_cancel=context.add_callback,
+            )
+        except Exception as error:
+            context.abort(*_status_of(error, context))
+        return pb.GenerateResponse(
+            completions=[completion_to_pb(c) for c in completions],
+            timings=timings_to_pb(timings),
+            request_id=request_id,
+        )
+
+    def GenerateStream(self, request: pb.GenerateStreamRequest, context: grpc.ServicerContext) -> Iterator[pb.GenerateStreamResponse]:
+        stream = self.server.generate_stream(
+            request.prompt,
+            overrides_from_pb(request.parameters),
+            deadline=_deadline(context),
+            register_cancel=context.add_callback,
+        )
+        try:
+            for text, token_ids, final, timings, request_id in stream:
+                if final is None:
+                    yield pb.GenerateStreamResponse(text_delta=text, token_ids=token_ids, request_id=request_id)
+                else:
+                    yield pb.GenerateStreamResponse(
+                        text_delta=text,
+                        finish_reason=int(final.finish_reason),
+                        usage=pb.Usage(prompt_tokens=final.prompt_tokens, generated_tokens=final.generated_tokens),
+                        timings=timings_to_pb(timings),
+                        request_id=request_id,
+                    )
+        except Exception as error:
+            context.abort(*_status_of(error, context))
+        finally:
+            stream.close()
+
+    def GetModelInfo(self, request: pb.GetModelInfoRequest, context: grpc.ServicerContext) -> pb.ModelInfo:
+        return model_info(self.server)
+
+    def GetMetrics(self, request: pb.GetMetricsRequest, context: grpc.ServicerContext) -> pb.GetMetricsResponse:
+        records = []
+        for r in self.server.metrics.last(request.last_n):
+            records.append(
+                pb.RequestRecord(
+                    request_id=r["request_id"],
+                    timestamp=r["timestamp"],
+                    prompts=r.get("prompts", 0),
+                    prompt_tokens=r.get("prompt_tokens", 0),
+                    generated_tokens=r.get("generated_tokens", 0),
+                    timings=timings_to_pb(r["timings"]) if "timings" in r else None,
+                    tokens_per_second=r.get("tokens_per_second", 0.0),
+                    batch_sizes=r.get("batch_sizes", []),
+                    status=r["status"],
+                )
+            )
+        return pb.GetMetricsResponse(
+            model=model_info(self.server),
+            once=pb.OneOffTimings(load_ms=self.server.load_ms, warmup_ms=self.server.warmup_ms),
+            records=records,
+        )
+
+
+def model_info(server: BaseServer) -> pb.ModelInfo:
+    c = server.config
+    ready = server.ready
+    return pb.ModelInfo(
+        model=c.model,
+        backend=c.backend,
+        accinf_platform=c.accinf_platform,
+        precision=c.precision,
+        batch_size=c.batch_size,
+        server_mode=pb.SERVER_MODE_THROUGHPUT if c.server_mode is ServerMode.THROUGHPUT else pb.SERVER_MODE_LATENCY,
+        context_length=server.backend.context_length if ready else c.max_length,
+        default_max_new_tokens=c.max_new_tokens,
+        app_name=c.app_name,
+        network_name=c.network_name,
+    )

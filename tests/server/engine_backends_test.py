@@ -1,0 +1,47 @@
+"""vLLM and TensorRT-LLM backends: what can be checked without a GPU or the packages."""
+
+import unittest
+
+from server.backends import create_backend
+from server.backends.engine_backend import dtype_name
+from server.backends.trtllm_backend import trtllm_build_kwargs, trtllm_sampling_kwargs
+from server.backends.vllm_backend import vllm_engine_kwargs, vllm_sampling_kwargs
+from server.config import ServerConfig
+from server.domain import SamplingParams
+
+
+class EngineBackendsTest(unittest.TestCase):
+    def test_vllm_sampling(self) -> None:
+        greedy = vllm_sampling_kwargs(SamplingParams(16, temperature=0.8, top_p=0.9, stop=("\n",)), 10)
+        self.assertEqual(greedy["temperature"], 0.0)  # do_sample=False means greedy
+        self.assertEqual((greedy["max_tokens"], greedy["top_k"], greedy["stop"], greedy["n"]), (10, -1, ["\n"], 1))
+        sampled = vllm_sampling_kwargs(SamplingParams(16, do_sample=True, temperature=0.8, top_k=5, seed=3), 16)
+        self.assertEqual((sampled["temperature"], sampled["top_k"], sampled["seed"]), (0.8, 5, 3))
+
+    def test_trtllm_sampling_and_build(self) -> None:
+        k = trtllm_sampling_kwargs(SamplingParams(8, do_sample=True, temperature=0.5, top_k=4, seed=1), 8, 50256)
+        self.assertEqual((k["temperature"], k["top_k"], k["seed"], k["end_id"], k["max_tokens"]), (0.5, 4, 1, 50256, 8))
+        config = ServerConfig(model="/m", backend="trt", batch_size=8, max_length=512)
+        self.assertEqual(trtllm_build_kwargs(config), {"max_seq_len": 512, "max_batch_size": 8})
+
+    def test_engine_kwargs_and_dtypes(self) -> None:
+        config = ServerConfig(model="/m", backend="vllm", batch_size=4, max_length=256, precision="BF16")
+        self.assertEqual(vllm_engine_kwargs(config)["dtype"], "bfloat16")
+        self.assertEqual(vllm_engine_kwargs(config)["max_num_seqs"], 4)
+        with self.assertRaisesRegex(ValueError, "PRECISION=Q4_K_M is a GGUF quantization"):
+            dtype_name("Q4_K_M")
+
+    def test_missing_package_says_what_to_do(self) -> None:
+        for name, package in (("vllm", "vllm"), ("trt", "tensorrt_llm")):
+            with self.subTest(name):
+                backend = create_backend(name)
+                with self.assertRaisesRegex(RuntimeError, f"the '{package}' Python package is not installed"):
+                    backend.load_engine(ServerConfig(model="/m", backend=name))
+
+    def test_unknown_backend(self) -> None:
+        with self.assertRaisesRegex(ValueError, "unknown backend 'onnx'"):
+            create_backend("onnx")
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,150 @@
+"""Batching, queue bounds, cancellation and failures, through BaseServer on a fake backend."""
+
+import threading
+import time
+import unittest
+from concurrent.futures import ThreadPoolExecutor
+
+from server.base_server import BaseServer
+from server.config import ServerConfig, ServerMode
+from server.domain import Cancelled, FinishReason, GenerateInput, InvalidArgument, QueueFull, SamplingOverrides
+from tests.server.fake_backend import FakeBackend
+
+
+def make_server(backend: FakeBackend, **kw) -> BaseServer:
+    config = ServerConfig(**dict({"model": "fake", "backend": "fake", "max_length": 64, "warmup": False}, **kw))
+    server = BaseServer(config, backend=backend)
+    server.start()
+    return server
+
+
+def ask(server: BaseServer, *prompts: str, **overrides) -> list:
+    completions, _, _ = server.generate(GenerateInput(list(prompts), SamplingOverrides(**overrides)))
+    return completions
+
+
+class SchedulerTest(unittest.TestCase):
+    def tearDown(self) -> None:
+        if getattr(self, "server", None):
+            self.server.backend.gate.set()
+            self.server.drain(timeout=5)
+
+    def test_results_in_order_duplicates_kept(self) -> None:
+        self.server = make_server(FakeBackend(), batch_size=4)
+        out = ask(self.server, "ab", "ab", "x", max_new_tokens=3)
+        self.assertEqual([c.prompt for c in out], ["ab", "ab", "x"])
+        self.assertEqual([c.text for c in out], ["cde", "cde", "yz{"])
+        self.assertTrue(all(c.finish_reason == FinishReason.LENGTH for c in out))
+        self.assertEqual(self.server.backend.batches, [["ab", "ab", "x"]])
+
+    def test_throughput_mode_merges_concurrent_requests(self) -> None:
+        backend = FakeBackend()
+        self.server = make_server(backend, batch_size=4, batch_wait_ms=3000, server_mode=ServerMode.THROUGHPUT)
+        with ThreadPoolExecutor(4) as pool:
+            results = list(pool.map(lambda p: ask(self.server, p, max_new_tokens=2)[0].text, ["a", "b", "c", "d"]))
+        self.assertEqual(results, ["bc", "cd", "de", "ef"])
+        self.assertEqual([sorted(b) for b in backend.batches], [["a", "b", "c", "d"]])
+        self.assertEqual(self.server.metrics.batch_sizes()[4.0], 1.0)  # one batch of size <= 4 ...
+        self.assertEqual(self.server.metrics.batch_sizes()[3.0], 0.0)  # ... and none smaller
+
+    def test_throughput_wait_is_bounded(self) -> None:
+        self.server = make_server(FakeBackend(), batch_size=8, batch_wait_ms=50)
+        started = time.perf_counter()
+        ask(self.server, "a", max_new_tokens=1)
+        self.assertLess(time.perf_counter() - started, 2.0)
+
+    def test_latency_mode_runs_each_prompt_alone(self) -> None:
+        backend = FakeBackend()
+        self.server = make_server(backend, batch_size=4, server_mode=ServerMode.LATENCY)
+        with ThreadPoolExecutor(4) as pool:
+            list(pool.map(lambda p: ask(self.server, p, max_new_tokens=2), ["a", "b", "c", "d"]))
+        self.assertEqual(sorted(len(b) for b in backend.batches), [1, 1, 1, 1])
+
+    def test_overload_is_refused_and_cancel_frees_capacity(self) -> None:
+        backend = FakeBackend()
+        self.server = make_server(backend, batch_size=1, server_mode=ServerMode.LATENCY, max_queue=2)
+        backend.gate.clear()  # the first batch blocks inside the backend
+        pool = ThreadPoolExecutor(4)
+        cancels = []
+        first = pool.submit(ask, self.server, "a", max_new_tokens=1)
+        self._wait_until(lambda: self.server.scheduler.queue_length == 0 and backend.gate is not None and first.running())
+        time.sleep(0.1)
+        queued = [pool.submit(self.server.generate, GenerateInput([p], SamplingOverrides(max_new_tokens=1)),
+                              None, cancels.append) for p in ("b", "c")]
+        self._wait_until(lambda: self.server.scheduler.queue_length == 2)
+        with self.assertRaisesRegex(QueueFull, "queue full: 2 prompts waiting.*MAX_QUEUE=2"):
+            ask(self.server, "d")
+        cancels[0]()  # the client of "b" goes away: its place frees at once
+        self.assertEqual(self.server.scheduler.queue_length, 1)
+        extra = pool.submit(ask, self.server, "e", max_new_tokens=1)
+        backend.gate.set()
+        with self.assertRaises(Cancelled):
+            queued[0].result(timeout=10)
+        self.assertEqual(queued[1].result(timeout=10)[0][0].text, "d")
+        self.assertEqual(extra.result(timeout=10)[0].text, "f")
+        self.assertEqual(first.result(timeout=10)[0].text, "b")
+        pool.shutdown()
+
+    def test_cancel_stops_running_work_at_the_next_step(self) -> None:
+        backend = FakeBackend(context=200, step_delay=0.02)
+        self.server = make_server(backend, max_length=200, batch_size=2)
+        cancels = []
+        with ThreadPoolExecutor(1) as pool:
+            fut = pool.submit(self.server.generate, GenerateInput(["a"], SamplingOverrides(max_new_tokens=150)), None, cancels.append)
+            self._wait_until(lambda: backend.steps >= 3)
+            cancels[0]()
+            with self.assertRaises(Cancelled):
+                fut.result(timeout=10)
+        steps = backend.steps
+        self.assertLess(steps, 50)
+        self.assertEqual(ask(self.server, "z", max_new_tokens=2)[0].text, "{|")  # capacity is back
+
+    def test_deadline(self) -> None:
+        backend = FakeBackend(context=200, step_delay=0.02)
+        self.server = make_server(backend, max_length=200)
+        with self.assertRaises(Cancelled):
+            self.server.generate(GenerateInput(["a"], SamplingOverrides(max_new_tokens=150)), deadline=time.monotonic() + 0.2)
+
+    def test_backend_failure_fails_only_that_batch(self) -> None:
+        backend = FakeBackend()
+        self.server = make_server(backend)
+        backend.fail_next = True
+        with self.assertRaisesRegex(RuntimeError, "injected backend failure"):
+            ask(self.server, "a")
+        self.assertEqual(ask(self.server, "a", max_new_tokens=1)[0].text, "b")
+
+    def test_eos(self) -> None:
+        self.server = make_server(FakeBackend(eos_after=2))
+        out = ask(self.server, "a", max_new_tokens=10)[0]
+        self.assertEqual((out.text, out.finish_reason, out.generated_tokens), ("bc", FinishReason.END_OF_SEQUENCE, 2))
+
+    def test_bad_inputs(self) -> None:
+        self.server = make_server(FakeBackend())
+        cases = [
+            ((), {}, "no prompts"),
+            (("",), {}, "prompt 0 is empty"),
+            (("x" * 64,), {}, "prompt 0 has 64 tokens; MAX_LENGTH=64"),
+            (("a",), {"max_new_tokens": 0}, "max_new_tokens=0 is out of range: 1 to 63"),
+            (("a",), {"max_new_tokens": 64}, "out of range"),
+            (("a",), {"temperature": -0.5}, "temperature=-0.5 must be"),
+            (("a",), {"temperature": float("nan")}, "temperature=nan"),
+            (("a",), {"top_p": 0.0}, "top_p=0.0 must be in"),
+            (("a",), {"repetition_penalty": 0.0}, "repetition_penalty"),
+            (("a",), {"stop": ("",)}, "stop\\[0\\] is empty"),
+        ]
+        for prompts, overrides, message in cases:
+            with self.subTest(message):
+                with self.assertRaisesRegex(InvalidArgument, message):
+                    ask(self.server, *prompts, **overrides)
+        self.assertEqual(ask(self.server, "a", max_new_tokens=1)[0].text, "b")
+
+    def _wait_until(self, condition, timeout: float = 10.0) -> None:
+        end = time.monotonic() + timeout
+        while not condition():
+            if time.monotonic() > end:
+                self.fail("condition not reached")
+            time.sleep(0.01)
+
+
+if __name__ == "__main__":
+    unittest.main()

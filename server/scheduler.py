@@ -4,9 +4,13 @@ The backend runs on this thread only, so backends need no locking. Requests enqu
 `Sequence`s and wait on them; the loop forms a batch, hands it to the backend, and the
 backend finishes every sequence in it before the next batch starts.
 
-THR (throughput) waits up to BATCH_WAIT_MS after the oldest waiting prompt to fill a
-batch of BATCH_SIZE; LAT (latency) runs each prompt alone, at once. The queue is bounded
-(MAX_QUEUE prompts) so that overload is refused early instead of timing out late.
+THR (throughput) waits, at most BATCH_WAIT_MS after the oldest waiting prompt, for as
+many prompts as the previous batch had (capped at BATCH_SIZE): under steady concurrent
+load the clients of the last batch come back within milliseconds and are served
+together, while a lone client never waits for company that is not coming. Before the
+first batch it waits for a full BATCH_SIZE. LAT (latency) runs each prompt alone, at
+once. The queue is bounded (MAX_QUEUE prompts) so that overload is refused early instead
+of timing out late.
 """
 
 from __future__ import annotations
@@ -43,6 +47,8 @@ class Scheduler:
         self._cond = threading.Condition()
         self._stopping = False
         self._thread: Optional[threading.Thread] = None
+        # How many prompts to wait for: the size of the previous batch (recent demand).
+        self._expected = self.max_batch
 
     # --- request side ---------------------------------------------------------------
     def submit(self, sequences: list[Sequence]) -> None:
@@ -82,7 +88,7 @@ class Scheduler:
                 return None
             # THR: give concurrent requests a bounded moment to join this batch.
             deadline = self._waiting[0].arrival + self.wait_s
-            while len(self._waiting) < self.max_batch and not self._stopping:
+            while len(self._waiting) < self._expected and not self._stopping:
                 left = deadline - time.perf_counter()
                 if left <= 0:
                     break
@@ -95,6 +101,8 @@ class Scheduler:
                 else:
                     taken.append(seq)
             self._on_queue(len(self._waiting))
+            if taken:
+                self._expected = min(self.max_batch, len(taken) + len(self._waiting))
             return taken
 
     def step(self) -> bool:

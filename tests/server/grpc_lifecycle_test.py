@@ -98,8 +98,9 @@ class LifecycleTest(unittest.TestCase):
             self.assertEqual(client.generate("a").completions[0].text, "bcde")
             # Drain while a request runs: health flips at once, the running request completes.
             running.server.backend.step_delay = 0.05
+            steps = running.server.backend.steps
             pending = client.stub.Generate.future(pb.GenerateRequest(prompts=["a"], parameters=pb.SamplingParameters(max_new_tokens=20)))
-            wait_until(lambda: running.server.backend.steps > 4)
+            wait_until(lambda: running.server.backend.steps > steps + 4)
             stopper = threading.Thread(target=running.stop)
             stopper.start()
             wait_until(lambda: running.server.draining)

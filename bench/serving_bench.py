@@ -1,0 +1,207 @@
+"""Serving benchmark: the gRPC server vs its backend called directly, at several concurrencies.
+
+For every model and backend, in one run and on the same prompts (greedy, so every mode
+generates the same tokens):
+  ceiling     the backend called directly with the batches the server would form
+              (all c prompts in one batch); latency of a request = its batch's time
+  sequential  one prompt at a time, as the seed's single Flask worker did; the c
+              requests of a round arrive together, so the k-th waits for k-1 others
+  server      the real gRPC server (THR mode, BATCH_SIZE 16) with c client threads,
+              each sending one-prompt requests back to back
+and prints generated tokens/s and p50/p99 request latency, plus the server's ratio to
+the ceiling and to sequential.
+
+    bazel run //bench:serving -- --models tiny,124m --backends trf,llama
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import threading
+import time
+from typing import Callable
+
+import grpc
+
+from proto.cecaiserve.v1 import inference_pb2 as pb
+from proto.cecaiserve.v1 import inference_pb2_grpc as pb_grpc
+from server.app import serve
+from server.backends import create_backend
+from server.backends.base import Backend
+from server.base_server import BaseServer
+from server.config import ServerConfig, ServerMode
+from server.domain import SamplingParams
+from server.sequence import Batch, Sequence
+
+PROMPTS = [
+    "The history of the city begins",
+    "Once upon a time in a small village",
+    "Scientists have discovered a new species of",
+    "The best way to learn a language is",
+    "In the year 2050, cities will",
+    "The recipe calls for two cups of",
+    "After the long winter, the farmers",
+    "The spacecraft approached the planet and",
+    "Music has always been a part of",
+    "The detective looked at the evidence and",
+    "Our company is proud to announce",
+    "The mountain trail was steep, and",
+    "When the market opened on Monday,",
+    "She opened the old book and found",
+    "The team trained for months before",
+    "Under the bridge, the river",
+]
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    k = max(0, min(len(ordered) - 1, int(round(q / 100.0 * (len(ordered) - 1)))))
+    return ordered[k]
+
+
+class Result:
+    def __init__(self, tokens: int, seconds: float, latencies: list[float]) -> None:
+        self.tokens = tokens
+        self.seconds = seconds
+        self.latencies = latencies
+
+    @property
+    def tok_s(self) -> float:
+        return self.tokens / self.seconds if self.seconds else 0.0
+
+
+def sequences(backend: Backend, prompts: list[str], new_tokens: int) -> list[Sequence]:
+    params = SamplingParams(max_new_tokens=new_tokens)
+    return [Sequence(p, backend.tokenize(p), params, backend.context_length) for p in prompts]
+
+
+def run_ceiling(backend: Backend, c: int, rounds: int, new_tokens: int) -> Result:
+    tokens, latencies, total = 0, [], 0.0
+    for r in range(rounds):
+        seqs = sequences(backend, PROMPTS[:c], new_tokens)
+        started = time.perf_counter()
+        backend.generate(Batch(seqs))
+        elapsed = time.perf_counter() - started
+        total += elapsed
+        tokens += sum(len(s.generated) for s in seqs)
+        latencies += [elapsed] * c
+    return Result(tokens, total, latencies)
+
+
+def run_sequential(backend: Backend, c: int, rounds: int, new_tokens: int) -> Result:
+    tokens, latencies, total = 0, [], 0.0
+    for r in range(rounds):
+        started = time.perf_counter()
+        for seq in sequences(backend, PROMPTS[:c], new_tokens):
+            backend.generate(Batch([seq]))
+            tokens += len(seq.generated)
+            latencies.append(time.perf_counter() - started)
+        total += time.perf_counter() - started
+    return Result(tokens, total, latencies)
+
+
+class PreloadedServer(BaseServer):
+    """The server around a backend the benchmark already loaded."""
+
+    def load(self) -> None:
+        pass
+
+
+def run_server(stub: pb_grpc.InferenceServiceStub, c: int, rounds: int, new_tokens: int) -> Result:
+    latencies: list[float] = []
+    tokens = [0]
+    lock = threading.Lock()
+    barrier = threading.Barrier(c)
+
+    def client(i: int) -> None:
+        barrier.wait()
+        for r in range(rounds):
+            started = time.perf_counter()
+            reply = stub.Generate(
+                pb.GenerateRequest(prompts=[PROMPTS[i]], parameters=pb.SamplingParameters(max_new_tokens=new_tokens)),
+                timeout=600,
+            )
+            elapsed = time.perf_counter() - started
+            with lock:
+                latencies.append(elapsed)
+                tokens[0] += reply.completions[0].usage.generated_tokens
+
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(c)]
+    started = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return Result(tokens[0], time.perf_counter() - started, latencies)
+
+
+def bench_one(model_name: str, backend_name: str, model_path: str, levels: list[int], rounds: int,
+              new_tokens: int, threads: int, emit: Callable[[str], None]) -> None:
+    config = ServerConfig(
+        model=model_path, backend=backend_name, precision="FP32" if backend_name == "trf" else "FP16",
+        batch_size=max(levels), max_length=256, max_new_tokens=new_tokens, num_threads=threads,
+        server_mode=ServerMode.THROUGHPUT, batch_wait_ms=20, server_ip="127.0.0.1", server_port=0,
+        metrics_port=-1, max_queue=1024,
+    )
+    backend = create_backend(backend_name)
+    backend.load(config)
+    run_ceiling(backend, 1, 1, 4)  # warm-up
+    direct = {}
+    for c in levels:
+        direct[c] = (run_ceiling(backend, c, rounds, new_tokens), run_sequential(backend, c, rounds, new_tokens))
+    running = serve(PreloadedServer(config, backend=backend), background_load=False)
+    stub = pb_grpc.InferenceServiceStub(grpc.insecure_channel(f"127.0.0.1:{running.port}"))
+    run_server(stub, 1, 1, 4)  # warm-up
+    try:
+        for c in levels:
+            ceiling, sequential = direct[c]
+            # Two warm rounds so the scheduler's batch-size estimate has settled.
+            run_server(stub, c, 2, 4)
+            server = run_server(stub, c, rounds, new_tokens)
+            for mode, r in (("ceiling", ceiling), ("sequential", sequential), ("server", server)):
+                extra = ""
+                if mode == "server":
+                    extra = f"{r.tok_s / ceiling.tok_s:6.0%} {r.tok_s / sequential.tok_s:6.2f}x"
+                emit(
+                    f"| {model_name:5} | {backend_name:5} | {c:3} | {mode:10} | {r.tok_s:9.1f} | "
+                    f"{percentile(r.latencies, 50) * 1000:9.1f} | {percentile(r.latencies, 99) * 1000:9.1f} | {extra:15} |"
+                )
+    finally:
+        running.stop(grace=0)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--models", default="tiny,124m")
+    parser.add_argument("--backends", default="trf,llama")
+    parser.add_argument("--concurrency", default="1,4,16")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--new-tokens", type=int, default=32)
+    parser.add_argument("--threads", type=int, default=os.cpu_count() or 2)
+    args = parser.parse_args()
+
+    paths = {
+        ("tiny", "trf"): os.environ["TINY_HF"],
+        ("tiny", "llama"): os.environ["TINY_GGUF"],
+        ("124m", "trf"): os.environ["GPT2_124M_HF"],
+        ("124m", "llama"): os.environ["GPT2_124M_GGUF"],
+    }
+    levels = [int(x) for x in args.concurrency.split(",")]
+    print(f"generated tokens per request: {args.new_tokens} (greedy); rounds: {args.rounds}; threads: {args.threads}; "
+          f"cores: {os.cpu_count()}")
+    print("| model | back. |   c | mode       |     tok/s |   p50 ms  |   p99 ms  | vs ceil / seq   |")
+    print("|-------|-------|-----|------------|-----------|-----------|-----------|-----------------|")
+    for model_name in args.models.split(","):
+        for backend_name in args.backends.split(","):
+            bench_one(model_name, backend_name, paths[(model_name, backend_name)], levels, args.rounds,
+                      args.new_tokens, args.threads, lambda line: print(line, flush=True))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -71,7 +71,7 @@ class RunningServer:
         self.grpc_server.stop(grace if grace is not None else self.server.config.drain_timeout_s).wait()
         if self._metrics_httpd is not None:
             self._metrics_httpd.shutdown()
-        self.server.close() if self.server.ready or self.server.draining else None
+        self.server.close()
 
     def wait(self) -> None:
         self._stopped.wait()

@@ -39,7 +39,7 @@ from server.domain import (
 )
 from server.metrics import ServerMetrics
 from server.scheduler import Scheduler
-from server.sequence import Sequence, Status
+from server.sequence import Batch, Sequence, Status
 
 log = logging.getLogger("cecaiserve.server")
 
@@ -79,8 +79,6 @@ class BaseServer:
         if self.config.warmup:
             params = SamplingParams(max_new_tokens=4)
             seq = Sequence(WARMUP_PROMPT, self.backend.tokenize(WARMUP_PROMPT), params, self.backend.context_length)
-            from server.sequence import Batch
-
             self.backend.generate(Batch([seq]))
         self.warmup_ms = _ms(time.perf_counter() - started)
 

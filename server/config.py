@@ -253,5 +253,7 @@ def config_from_args(argv: Sequence[str], environ: Mapping[str, str] = os.enviro
     parser = argparse.ArgumentParser(prog="server", description="CECAIServe gRPC inference server")
     add_flags(parser)
     args = parser.parse_args(list(argv))
-    env_file = Path(args.env_file) if args.env_file else (Path(".env") if Path(".env").is_file() else None)
+    # Relative to the user's directory under `bazel run` (whose working directory is runfiles).
+    cwd = Path(environ.get("BUILD_WORKING_DIRECTORY", "."))
+    env_file = cwd / args.env_file if args.env_file else (cwd / ".env" if (cwd / ".env").is_file() else None)
     return load_config(vars(args), environ, env_file), args

@@ -7,6 +7,7 @@ EXPERIMENT_SERVER file (--experiment) supplies the user's hook overrides.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import sys
@@ -14,13 +15,27 @@ import sys
 from server import logs
 from server.app import install_signal_handlers, load_experiment, serve
 from server.base_server import BaseServer
-from server.config import ConfigError, config_from_args
+from server.config import ConfigError, ServerConfig, config_from_args
+
+
+def _from_user_directory(config: ServerConfig) -> ServerConfig:
+    """`bazel run` starts us in the runfiles tree: relative paths mean the user's directory."""
+    base = os.environ.get("BUILD_WORKING_DIRECTORY")
+    if not base:
+        return config
+    fix = {}
+    for field in ("model", "experiment"):
+        value = getattr(config, field)
+        if value and not os.path.isabs(value):
+            fix[field] = os.path.join(base, value)
+    return dataclasses.replace(config, **fix)
 
 
 def main(argv: list[str] | None = None) -> int:
     logs.setup(os.environ.get("LOG_LEVEL", "INFO"))
     try:
         config, _ = config_from_args(sys.argv[1:] if argv is None else argv)
+        config = _from_user_directory(config)
         server_class = load_experiment(config.experiment) if config.experiment else BaseServer
     except (ConfigError, FileNotFoundError, TypeError) as error:
         print(f"server: {error}", file=sys.stderr)

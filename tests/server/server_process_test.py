@@ -20,7 +20,7 @@ class ServerProcessTest(unittest.TestCase):
     def test_serve_and_sigterm(self) -> None:
         env = dict(os.environ, BATCH_SIZE="2", SERVER_MODE="THR", MAX_LENGTH="128", APP_NAME="Proc")
         proc = subprocess.Popen(
-            [os.environ["SERVER_BIN"], "--model", os.environ["MODEL"], "--backend", "llama",
+            [os.environ["SERVER_BIN"], "--model", os.environ["MODEL"], "--backend", "trf",
              "--server-ip", "127.0.0.1", "--server-port", "0", "--metrics-port", "-1", "--max-new-tokens", "5"],
             env=env, stderr=subprocess.PIPE, text=True,
         )
@@ -45,7 +45,7 @@ class ServerProcessTest(unittest.TestCase):
                 time.sleep(0.1)
             stub = pb_grpc.InferenceServiceStub(channel)
             info = stub.GetModelInfo(pb.GetModelInfoRequest(), timeout=5)
-            self.assertEqual((info.backend, info.batch_size, info.app_name, info.default_max_new_tokens), ("llama", 2, "Proc", 5))
+            self.assertEqual((info.backend, info.batch_size, info.app_name, info.default_max_new_tokens), ("trf", 2, "Proc", 5))
             reply = stub.Generate(pb.GenerateRequest(prompts=["Hello world"]), timeout=30)
             self.assertTrue(reply.completions[0].text)
             proc.send_signal(signal.SIGTERM)
@@ -60,7 +60,7 @@ class ServerProcessTest(unittest.TestCase):
 
     def test_bad_configuration_exits_2_with_message(self) -> None:
         result = subprocess.run(
-            [os.environ["SERVER_BIN"], "--model", "m", "--backend", "llama"],
+            [os.environ["SERVER_BIN"], "--model", "m", "--backend", "trf"],
             env=dict(os.environ, BATCH_SIZE="0"), capture_output=True, text=True, timeout=60,
         )
         self.assertEqual(result.returncode, 2)

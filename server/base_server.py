@@ -185,6 +185,27 @@ class BaseServer:
             raise NotReady("the model is loading; retry when health reports SERVING")
 
     # --- the pipeline -------------------------------------------------------------------------
+    def _admit(
+        self,
+        tracker: "_Tracker",
+        request: GenerateInput,
+        deadline: Optional[float],
+        register_cancel: Callable[[Callable[[], None]], None],
+        stream: bool,
+    ) -> list[Sequence]:
+        """Input hooks, validation and enqueueing: the part both RPCs share."""
+        self._check_ready()
+        request = self.decode_input(request)
+        prompts = self.preprocess(list(request.prompts))
+        if stream and len(prompts) != 1:
+            raise InvalidArgument(f"GenerateStream takes one prompt; the hooks produced {len(prompts)}")
+        params = self.resolve(request.overrides)
+        tracker.sequences = self._sequences(prompts, params, deadline, stream=stream)
+        tracker.mark()  # t1: preprocessing done
+        register_cancel(lambda: self.scheduler.cancel(tracker.sequences))
+        self.scheduler.submit(tracker.sequences)
+        return tracker.sequences
+
     def generate(
         self,
         request: GenerateInput,
@@ -196,34 +217,14 @@ class BaseServer:
         `deadline` is a time.monotonic() value; `register_cancel` receives a callback
         that cancels this request's prompts (the servicer ties it to the RPC).
         """
-        self._check_ready()
-        request_id = uuid.uuid4().hex
-        arrival = time.perf_counter()
-        stamp = datetime.datetime.now(datetime.timezone.utc).isoformat()
-        sequences: list[Sequence] = []
-        status = "ok"
-        try:
-            t0 = time.perf_counter()
-            request = self.decode_input(request)
-            prompts = self.preprocess(list(request.prompts))
-            params = self.resolve(request.overrides)
-            sequences = self._sequences(prompts, params, deadline, stream=False)
-            t1 = time.perf_counter()
-            register_cancel(lambda: self.scheduler.cancel(sequences))
-            self.scheduler.submit(sequences)
+        with _Tracker(self, "Generate") as tracker:
+            sequences = self._admit(tracker, request, deadline, register_cancel, stream=False)
             for seq in sequences:
                 self._wait(seq, deadline)
-            t2 = time.perf_counter()
+            tracker.mark()  # t2: generation done
             completions = self.encode_output(self.postprocess([s.completion() for s in sequences]))
-            t3 = time.perf_counter()
-        except Exception as error:
-            status = type(error).__name__
-            raise
-        finally:
-            self._account("Generate", sequences, arrival, status, stamp, request_id)
-        timings = self._timings(sequences, arrival, t0, t1, t2, t3)
-        self._record(request_id, stamp, sequences, timings)
-        return completions, timings, request_id
+            tracker.mark()  # t3: postprocessing done
+        return completions, tracker.timings, tracker.request_id
 
     def generate_stream(
         self,
@@ -235,44 +236,21 @@ class BaseServer:
         """Yields (text_delta, token_ids, None, None, id) as tokens arrive, then a final
         (text_delta, [], completion, timings, id). Hooks: decode_input and preprocess
         apply to the prompt; postprocess and encode_output to the final completion."""
-        self._check_ready()
-        request_id = uuid.uuid4().hex
-        arrival = time.perf_counter()
-        stamp = datetime.datetime.now(datetime.timezone.utc).isoformat()
-        sequences: list[Sequence] = []
-        status = "ok"
-        try:
-            t0 = time.perf_counter()
-            request = self.decode_input(GenerateInput([prompt], overrides))
-            prompts = self.preprocess(list(request.prompts))
-            if len(prompts) != 1:
-                raise InvalidArgument(f"GenerateStream takes one prompt; the hooks produced {len(prompts)}")
-            params = self.resolve(request.overrides)
-            sequences = self._sequences(prompts, params, deadline, stream=True)
-            seq = sequences[0]
-            t1 = time.perf_counter()
-            register_cancel(lambda: self.scheduler.cancel(sequences))
-            self.scheduler.submit(sequences)
-            for event in seq.events():
-                if event.done:
-                    break
-                yield event.text, event.token_ids, None, None, request_id
+        with _Tracker(self, "GenerateStream") as tracker:
+            seq = self._admit(tracker, GenerateInput([prompt], overrides), deadline, register_cancel, stream=True)[0]
+            try:
+                for event in seq.events():
+                    if event.done:
+                        break
+                    yield event.text, event.token_ids, None, None, tracker.request_id
+            except GeneratorExit:  # the client went away mid-stream
+                self.scheduler.cancel([seq])
+                raise
             self._raise_if_failed(seq)
-            t2 = time.perf_counter()
+            tracker.mark()
             final = self.encode_output(self.postprocess([seq.completion()]))[0]
-            t3 = time.perf_counter()
-        except GeneratorExit:
-            status = "cancelled"
-            self.scheduler.cancel(sequences)
-            raise
-        except Exception as error:
-            status = type(error).__name__
-            raise
-        finally:
-            self._account("GenerateStream", sequences, arrival, status, stamp, request_id)
-        timings = self._timings(sequences, arrival, t0, t1, t2, t3)
-        self._record(request_id, stamp, sequences, timings)
-        yield "", [], final, timings, request_id
+            tracker.mark()
+        yield "", [], final, tracker.timings, tracker.request_id
 
     def _wait(self, seq: Sequence, deadline: Optional[float]) -> None:
         while not seq.wait(timeout=0.1 if deadline is None else max(0.0, min(0.1, deadline - time.monotonic()))):
@@ -289,46 +267,72 @@ class BaseServer:
         if seq.status == Status.CANCELLED:
             raise Cancelled("the request was cancelled or its deadline passed")
 
-    def _timings(self, sequences: list[Sequence], arrival: float, t0: float, t1: float, t2: float, t3: float) -> Timings:
-        started = max((s.started or t1) for s in sequences)
-        first = min((s.first_token or t2) for s in sequences)
+
+
+class _Tracker:
+    """One request's id, clock marks and outcome; accounts for it in the metrics on exit.
+
+    Marks: t0 arrival, t1 preprocessing done (set by _admit), t2 generation done,
+    t3 postprocessing done.
+    """
+
+    def __init__(self, server: BaseServer, rpc: str) -> None:
+        self.server = server
+        self.rpc = rpc
+        self.request_id = uuid.uuid4().hex
+        self.stamp = datetime.datetime.now(datetime.timezone.utc).isoformat()
+        self.marks = [time.perf_counter()]
+        self.sequences: list[Sequence] = []
+        self.timings = Timings()
+
+    def mark(self) -> None:
+        self.marks.append(time.perf_counter())
+
+    def __enter__(self) -> "_Tracker":
+        return self
+
+    def __exit__(self, kind, error, _tb) -> None:
+        status = "ok" if kind is None else ("cancelled" if kind is GeneratorExit else kind.__name__)
+        m = self.server.metrics
+        m.requests.labels(rpc=self.rpc, status=status).inc()
+        m.e2e.observe(time.perf_counter() - self.marks[0])
+        for s in self.sequences:
+            if s.started is not None:
+                m.queue_time.observe(s.started - s.arrival)
+                m.prompt_tokens.inc(len(s.prompt_ids))
+            if s.first_token is not None:
+                m.ttft.observe(s.first_token - s.arrival)
+            m.generated_tokens.inc(len(s.generated))
+        if status != "ok":
+            m.record({"request_id": self.request_id, "timestamp": self.stamp, "prompts": len(self.sequences), "status": status})
+            return
+        self.timings = self._timings()
+        generated = sum(len(s.generated) for s in self.sequences)
+        inference_s = self.timings.inference_ms / 1000.0
+        m.record(
+            {
+                "request_id": self.request_id,
+                "timestamp": self.stamp,
+                "prompts": len(self.sequences),
+                "prompt_tokens": sum(len(s.prompt_ids) for s in self.sequences),
+                "generated_tokens": generated,
+                "timings": self.timings,
+                "tokens_per_second": round(generated / inference_s, 3) if inference_s > 0 else 0.0,
+                "batch_sizes": [s.batch_size for s in self.sequences],
+                "status": "ok",
+            }
+        )
+
+    def _timings(self) -> Timings:
+        t0, t1, t2, t3 = self.marks
+        started = max((s.started or t1) for s in self.sequences)
+        first = min((s.first_token or t2) for s in self.sequences)
         queue_s = max(0.0, started - t1)
         return Timings(
             queue_ms=_ms(queue_s),
             preprocess_ms=_ms(t1 - t0),
             inference_ms=_ms(max(0.0, t2 - t1 - queue_s)),
             postprocess_ms=_ms(t3 - t2),
-            total_ms=_ms(t3 - arrival),
-            time_to_first_token_ms=_ms(first - arrival),
-        )
-
-    def _account(self, rpc: str, sequences: list[Sequence], arrival: float, status: str, stamp: str, rid: str) -> None:
-        m = self.metrics
-        m.requests.labels(rpc=rpc, status=status).inc()
-        m.e2e.observe(time.perf_counter() - arrival)
-        for s in sequences:
-            if s.started is not None:
-                m.queue_time.observe(s.started - s.arrival)
-            if s.first_token is not None:
-                m.ttft.observe(s.first_token - s.arrival)
-            m.prompt_tokens.inc(len(s.prompt_ids) if s.started is not None else 0)
-            m.generated_tokens.inc(len(s.generated))
-        if status != "ok":
-            self.metrics.record({"request_id": rid, "timestamp": stamp, "prompts": len(sequences), "status": status})
-
-    def _record(self, request_id: str, stamp: str, sequences: list[Sequence], timings: Timings) -> None:
-        generated = sum(len(s.generated) for s in sequences)
-        inference_s = timings.inference_ms / 1000.0
-        self.metrics.record(
-            {
-                "request_id": request_id,
-                "timestamp": stamp,
-                "prompts": len(sequences),
-                "prompt_tokens": sum(len(s.prompt_ids) for s in sequences),
-                "generated_tokens": generated,
-                "timings": timings,
-                "tokens_per_second": round(generated / inference_s, 3) if inference_s > 0 else 0.0,
-                "batch_sizes": [s.batch_size for s in sequences],
-                "status": "ok",
-            }
+            total_ms=_ms(t3 - t0),
+            time_to_first_token_ms=_ms(first - t0),
         )

@@ -13,6 +13,7 @@ import abc
 from typing import Any, Optional
 
 from server.backends.base import Backend
+from server.backends.hf_tokenizer import HuggingFaceTokenizer
 from server.config import ServerConfig
 from server.domain import FinishReason, SamplingParams
 from server.sequence import Batch, Sequence
@@ -32,14 +33,11 @@ def missing_package(package: str, pair: str, how: str) -> RuntimeError:
     )
 
 
-class EngineBackend(Backend):
+class EngineBackend(HuggingFaceTokenizer, Backend):
     def load(self, config: ServerConfig) -> None:
-        from transformers import AutoTokenizer
-
         self.config = config
-        self.tokenizer = AutoTokenizer.from_pretrained(config.model)
+        self.load_tokenizer(config.model)
         self._context = config.max_length
-        self._eos = {self.tokenizer.eos_token_id} - {None}
         self.load_engine(config)
 
     @abc.abstractmethod
@@ -56,15 +54,6 @@ class EngineBackend(Backend):
     @property
     def context_length(self) -> int:
         return self._context
-
-    def tokenize(self, text: str) -> list[int]:
-        return list(self.tokenizer(text, add_special_tokens=True)["input_ids"])
-
-    def detokenize(self, ids: list[int]) -> str:
-        return self.tokenizer.decode(ids, skip_special_tokens=True)
-
-    def is_eos(self, token: int) -> bool:
-        return token in self._eos
 
     def max_tokens(self, seq: Sequence) -> int:
         return max(1, min(seq.params.max_new_tokens, self._context - len(seq.prompt_ids)))

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from server.backends.base import StepwiseBackend
+from server.backends.hf_tokenizer import HuggingFaceTokenizer
 from server.config import ServerConfig
 
 _DTYPES = {"FP32": "float32", "FP16": "float16", "BF16": "bfloat16"}
@@ -26,12 +27,12 @@ class _State:
     positions: Any  # [n] position of the last token
 
 
-class TransformersBackend(StepwiseBackend):
+class TransformersBackend(HuggingFaceTokenizer, StepwiseBackend):
     name = "trf"
 
     def load(self, config: ServerConfig) -> None:
         import torch
-        from transformers import AutoModelForCausalLM, AutoTokenizer
+        from transformers import AutoModelForCausalLM
 
         if config.precision not in _DTYPES:
             raise ValueError(
@@ -40,30 +41,17 @@ class TransformersBackend(StepwiseBackend):
             )
         self._torch = torch
         torch.set_num_threads(config.threads)
-        self.tokenizer = AutoTokenizer.from_pretrained(config.model)
         self.model = AutoModelForCausalLM.from_pretrained(config.model, dtype=getattr(torch, _DTYPES[config.precision]))
         self.model.eval()
+        self.load_tokenizer(config.model, eos=self.model.generation_config.eos_token_id)
         model_limit = getattr(self.model.config, "max_position_embeddings", None) or config.max_length
         self._context = min(config.max_length, int(model_limit))
-        eos = self.model.generation_config.eos_token_id
-        if eos is None:
-            eos = self.tokenizer.eos_token_id
-        self._eos = set(eos if isinstance(eos, (list, tuple)) else [eos]) - {None}
         pad = self.tokenizer.pad_token_id
         self._pad = pad if pad is not None else (min(self._eos) if self._eos else 0)
 
     @property
     def context_length(self) -> int:
         return self._context
-
-    def tokenize(self, text: str) -> list[int]:
-        return list(self.tokenizer(text, add_special_tokens=True)["input_ids"])
-
-    def detokenize(self, ids: list[int]) -> str:
-        return self.tokenizer.decode(ids, skip_special_tokens=True)
-
-    def is_eos(self, token: int) -> bool:
-        return token in self._eos
 
     def _forward(self, input_ids: Any, mask: Any, positions: Any, cache: Any) -> tuple[Any, np.ndarray]:
         with self._torch.inference_mode():

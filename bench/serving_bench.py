@@ -105,6 +105,18 @@ def run_sequential(backend: Backend, c: int, rounds: int, new_tokens: int) -> Re
     return Result(tokens, total, latencies)
 
 
+def batch_counts(server: BaseServer) -> tuple[float, float]:
+    """(number of backend batches, sum of their sizes) so far."""
+    count = total = 0.0
+    for metric in server.metrics.batch_size.collect():
+        for sample in metric.samples:
+            if sample.name.endswith("_count"):
+                count = sample.value
+            elif sample.name.endswith("_sum"):
+                total = sample.value
+    return count, total
+
+
 class PreloadedServer(BaseServer):
     """The server around a backend the benchmark already loaded."""
 
@@ -145,12 +157,13 @@ def bench_one(model_name: str, backend_name: str, model_path: str, levels: list[
     config = ServerConfig(
         model=model_path, backend=backend_name, precision="FP32" if backend_name == "trf" else "FP16",
         batch_size=max(levels), max_length=256, max_new_tokens=new_tokens, num_threads=threads,
-        server_mode=ServerMode.THROUGHPUT, batch_wait_ms=20, server_ip="127.0.0.1", server_port=0,
+        server_mode=ServerMode.THROUGHPUT, batch_wait_ms=50, server_ip="127.0.0.1", server_port=0,
         metrics_port=-1, max_queue=1024,
     )
     backend = create_backend(backend_name)
     backend.load(config)
-    run_ceiling(backend, 1, 1, 4)  # warm-up
+    for c in levels:  # warm-up: first calls at each batch shape are slower (allocations)
+        run_ceiling(backend, c, 1, 4)
     direct = {}
     for c in levels:
         direct[c] = (run_ceiling(backend, c, rounds, new_tokens), run_sequential(backend, c, rounds, new_tokens))
@@ -160,16 +173,20 @@ def bench_one(model_name: str, backend_name: str, model_path: str, levels: list[
     try:
         for c in levels:
             ceiling, sequential = direct[c]
-            # Two warm rounds so the scheduler's batch-size estimate has settled.
-            run_server(stub, c, 2, 4)
+            # Warm rounds, so that the scheduler's recent-demand estimate reflects this level.
+            run_server(stub, c, 5, 4)
+            batches_before = batch_counts(running.server)
             server = run_server(stub, c, rounds, new_tokens)
+            batches_after = batch_counts(running.server)
+            n_batches = batches_after[0] - batches_before[0]
+            mean_batch = (batches_after[1] - batches_before[1]) / n_batches if n_batches else 0.0
             for mode, r in (("ceiling", ceiling), ("sequential", sequential), ("server", server)):
                 extra = ""
                 if mode == "server":
-                    extra = f"{r.tok_s / ceiling.tok_s:6.0%} {r.tok_s / sequential.tok_s:6.2f}x"
+                    extra = f"{r.tok_s / ceiling.tok_s:5.0%} {r.tok_s / sequential.tok_s:5.2f}x {mean_batch:4.1f}"
                 emit(
                     f"| {model_name:5} | {backend_name:5} | {c:3} | {mode:10} | {r.tok_s:9.1f} | "
-                    f"{percentile(r.latencies, 50) * 1000:9.1f} | {percentile(r.latencies, 99) * 1000:9.1f} | {extra:15} |"
+                    f"{percentile(r.latencies, 50) * 1000:9.1f} | {percentile(r.latencies, 99) * 1000:9.1f} | {extra:23} |"
                 )
     finally:
         running.stop(grace=0)
@@ -186,19 +203,22 @@ def main() -> int:
     args = parser.parse_args()
 
     paths = {
-        ("tiny", "trf"): os.environ["TINY_HF"],
-        ("tiny", "llama"): os.environ["TINY_GGUF"],
-        ("124m", "trf"): os.environ["GPT2_124M_HF"],
-        ("124m", "llama"): os.environ["GPT2_124M_GGUF"],
+        ("tiny", "trf"): os.environ.get("TINY_HF"),
+        ("tiny", "llama"): os.environ.get("TINY_GGUF"),
+        ("124m", "trf"): os.environ.get("GPT2_124M_HF"),
+        ("124m", "llama"): os.environ.get("GPT2_124M_GGUF"),
     }
     levels = [int(x) for x in args.concurrency.split(",")]
     print(f"generated tokens per request: {args.new_tokens} (greedy); rounds: {args.rounds}; threads: {args.threads}; "
           f"cores: {os.cpu_count()}")
-    print("| model | back. |   c | mode       |     tok/s |   p50 ms  |   p99 ms  | vs ceil / seq   |")
-    print("|-------|-------|-----|------------|-----------|-----------|-----------|-----------------|")
+    print("| model | back. |   c | mode       |     tok/s |   p50 ms  |   p99 ms  | vs ceil/seq, mean batch |")
+    print("|-------|-------|-----|------------|-----------|-----------|-----------|-------------------------|")
     for model_name in args.models.split(","):
         for backend_name in args.backends.split(","):
-            bench_one(model_name, backend_name, paths[(model_name, backend_name)], levels, args.rounds,
+            path = paths.get((model_name, backend_name))
+            if not path:
+                parser.error(f"no model for {model_name}/{backend_name} (known models: tiny, 124m)")
+            bench_one(model_name, backend_name, path, levels, args.rounds,
                       args.new_tokens, args.threads, lambda line: print(line, flush=True))
     return 0
 

@@ -5,10 +5,11 @@ The backend runs on this thread only, so backends need no locking. Requests enqu
 backend finishes every sequence in it before the next batch starts.
 
 THR (throughput) waits, at most BATCH_WAIT_MS after the oldest waiting prompt, for as
-many prompts as the previous batch had (capped at BATCH_SIZE): under steady concurrent
-load the clients of the last batch come back within milliseconds and are served
-together, while a lone client never waits for company that is not coming. Before the
-first batch it waits for a full BATCH_SIZE. LAT (latency) runs each prompt alone, at
+many prompts as recent batches had (the largest demand of the last few batches, capped
+at BATCH_SIZE): under steady concurrent load the clients of the last batch come back
+within milliseconds and are served together, a straggler does not shrink the next
+batches for good, and a lone client soon stops waiting for company that is not coming.
+Before the first batch it waits for a full BATCH_SIZE. LAT (latency) runs each prompt alone, at
 once. The queue is bounded (MAX_QUEUE prompts) so that overload is refused early instead
 of timing out late.
 """
@@ -47,8 +48,8 @@ class Scheduler:
         self._cond = threading.Condition()
         self._stopping = False
         self._thread: Optional[threading.Thread] = None
-        # How many prompts to wait for: the size of the previous batch (recent demand).
-        self._expected = self.max_batch
+        # Recent demand (prompts taken + still waiting) of the last few batches.
+        self._demand: collections.deque[int] = collections.deque([self.max_batch], maxlen=4)
 
     # --- request side ---------------------------------------------------------------
     def submit(self, sequences: list[Sequence]) -> None:
@@ -88,7 +89,8 @@ class Scheduler:
                 return None
             # THR: give concurrent requests a bounded moment to join this batch.
             deadline = self._waiting[0].arrival + self.wait_s
-            while len(self._waiting) < self._expected and not self._stopping:
+            expected = min(self.max_batch, max(self._demand))
+            while len(self._waiting) < expected and not self._stopping:
                 left = deadline - time.perf_counter()
                 if left <= 0:
                     break
@@ -102,7 +104,7 @@ class Scheduler:
                     taken.append(seq)
             self._on_queue(len(self._waiting))
             if taken:
-                self._expected = min(self.max_batch, len(taken) + len(self._waiting))
+                self._demand.append(len(taken) + len(self._waiting))
             return taken
 
     def step(self) -> bool:

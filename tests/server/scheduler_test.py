@@ -54,16 +54,18 @@ class SchedulerTest(unittest.TestCase):
         self.assertLess(time.perf_counter() - started, 2.0)
 
     def test_lone_client_stops_waiting(self) -> None:
-        # The first batch waits (up to BATCH_WAIT_MS) for a full batch; after a batch of
-        # one, a lone client's next prompt starts at once.
-        self.server = make_server(FakeBackend(), batch_size=8, batch_wait_ms=1500)
+        # The first batches wait (up to BATCH_WAIT_MS) for a full batch, while the recent
+        # demand remembers it; then a lone client's prompts start at once.
+        self.server = make_server(FakeBackend(), batch_size=8, batch_wait_ms=300)
         started = time.perf_counter()
         ask(self.server, "a", max_new_tokens=1)
-        self.assertGreater(time.perf_counter() - started, 1.0)
-        started = time.perf_counter()
-        for _ in range(3):
+        self.assertGreater(time.perf_counter() - started, 0.25)
+        for _ in range(4):
             ask(self.server, "a", max_new_tokens=1)
-        self.assertLess(time.perf_counter() - started, 1.0)
+        started = time.perf_counter()
+        for _ in range(5):
+            ask(self.server, "a", max_new_tokens=1)
+        self.assertLess(time.perf_counter() - started, 0.25)
 
     def test_latency_mode_runs_each_prompt_alone(self) -> None:
         backend = FakeBackend()

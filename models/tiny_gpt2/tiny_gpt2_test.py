@@ -67,8 +67,8 @@ class TinyGpt2FolderTest(unittest.TestCase):
         model = GPT2LMHeadModel.from_pretrained(MODEL_DIR).eval()
         with torch.no_grad():
             logits = model(torch.tensor([[15496, 995, 11, 428, 318, 257, 1332]])).logits
-        self.assertGreater(float(logits.std()), 2.0)
-        self.assertGreater(float(logits.abs().max()), 10.0)
+        self.assertGreater(float(logits.std()), 1.5)
+        self.assertGreater(float(logits.abs().max()), 6.0)
         self.assertTrue(bool(torch.isfinite(logits).all()))
 
 

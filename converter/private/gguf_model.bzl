@@ -110,10 +110,15 @@ gguf_model = rule(
             default = Label("//converter:llama_cpp_converter"),
             allow_single_file = True,
         ),
+        # cfg = "target", not "exec": the tool loads the llama.cpp that
+        # //third_party/llama_cpp compiles, and in the exec configuration that would be a
+        # second multi-minute compile of the same code. A GGUF does not depend on the
+        # architecture it is built for, so conversions are built in the host
+        # configuration: image rules must not put them under a platform transition.
         "_tool": attr.label(
             default = Label("//converter/private:gguf_convert"),
             executable = True,
-            cfg = "exec",
+            cfg = "target",
         ),
     },
 )

@@ -92,7 +92,9 @@ class LlamaCppBackend(StepwiseBackend):
         if n < 0:
             out = ctypes.create_string_buffer(-n)
             n = self._C.llama_detokenize(self.vocab, tokens, len(ids), out, -n, True, False)
-        return out.raw[:n].decode("utf-8", errors="replace")
+        # As llama-cpp-python does: bytes that are not (yet) valid UTF-8 are dropped, and
+        # a character split over tokens appears once its last byte arrives.
+        return out.raw[:n].decode("utf-8", errors="ignore")
 
     def is_eos(self, token: int) -> bool:
         return bool(self._C.llama_vocab_is_eog(self.vocab, token))

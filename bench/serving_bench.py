@@ -17,8 +17,9 @@ the ceiling and to sequential.
 from __future__ import annotations
 
 import argparse
+import json
 import os
-import statistics
+import subprocess
 import sys
 import threading
 import time
@@ -117,13 +118,6 @@ def batch_counts(server: BaseServer) -> tuple[float, float]:
     return count, total
 
 
-class PreloadedServer(BaseServer):
-    """The server around a backend the benchmark already loaded."""
-
-    def load(self) -> None:
-        pass
-
-
 def run_server(stub: pb_grpc.InferenceServiceStub, c: int, rounds: int, new_tokens: int) -> Result:
     latencies: list[float] = []
     tokens = [0]
@@ -152,44 +146,71 @@ def run_server(stub: pb_grpc.InferenceServiceStub, c: int, rounds: int, new_toke
     return Result(tokens[0], time.perf_counter() - started, latencies)
 
 
-def bench_one(model_name: str, backend_name: str, model_path: str, levels: list[int], rounds: int,
-              new_tokens: int, threads: int, emit: Callable[[str], None]) -> None:
-    config = ServerConfig(
+def make_config(backend_name: str, model_path: str, levels: list[int], new_tokens: int, threads: int) -> ServerConfig:
+    return ServerConfig(
         model=model_path, backend=backend_name, precision="FP32" if backend_name == "trf" else "FP16",
         batch_size=max(levels), max_length=256, max_new_tokens=new_tokens, num_threads=threads,
         server_mode=ServerMode.THROUGHPUT, batch_wait_ms=50, server_ip="127.0.0.1", server_port=0,
         metrics_port=-1, max_queue=1024,
     )
-    backend = create_backend(backend_name)
+
+
+def phase_direct(config: ServerConfig, levels: list[int], rounds: int, new_tokens: int) -> dict:
+    backend = create_backend(config.backend)
     backend.load(config)
-    for c in levels:  # warm-up: first calls at each batch shape are slower (allocations)
-        run_ceiling(backend, c, 1, 4)
-    direct = {}
+    out = {}
     for c in levels:
-        direct[c] = (run_ceiling(backend, c, rounds, new_tokens), run_sequential(backend, c, rounds, new_tokens))
-    running = serve(PreloadedServer(config, backend=backend), background_load=False)
+        run_ceiling(backend, c, 1, 4)  # warm-up: the first call at a batch shape allocates
+        out[c] = {
+            "ceiling": run_ceiling(backend, c, rounds, new_tokens).__dict__,
+            "sequential": run_sequential(backend, c, rounds, new_tokens).__dict__,
+        }
+    return out
+
+
+def phase_server(config: ServerConfig, levels: list[int], rounds: int, new_tokens: int) -> dict:
+    running = serve(BaseServer(config), background_load=False)
     stub = pb_grpc.InferenceServiceStub(grpc.insecure_channel(f"127.0.0.1:{running.port}"))
-    run_server(stub, 1, 1, 4)  # warm-up
+    out = {}
     try:
         for c in levels:
-            ceiling, sequential = direct[c]
             # Warm rounds, so that the scheduler's recent-demand estimate reflects this level.
             run_server(stub, c, 5, 4)
-            batches_before = batch_counts(running.server)
-            server = run_server(stub, c, rounds, new_tokens)
-            batches_after = batch_counts(running.server)
-            n_batches = batches_after[0] - batches_before[0]
-            mean_batch = (batches_after[1] - batches_before[1]) / n_batches if n_batches else 0.0
-            for mode, r in (("ceiling", ceiling), ("sequential", sequential), ("server", server)):
-                extra = ""
-                if mode == "server":
-                    extra = f"{r.tok_s / ceiling.tok_s:5.0%} {r.tok_s / sequential.tok_s:5.2f}x {mean_batch:4.1f}"
-                emit(
-                    f"| {model_name:5} | {backend_name:5} | {c:3} | {mode:10} | {r.tok_s:9.1f} | "
-                    f"{percentile(r.latencies, 50) * 1000:9.1f} | {percentile(r.latencies, 99) * 1000:9.1f} | {extra:23} |"
-                )
+            before = batch_counts(running.server)
+            result = run_server(stub, c, rounds, new_tokens)
+            after = batch_counts(running.server)
+            batches = after[0] - before[0]
+            out[c] = {"server": result.__dict__, "mean_batch": (after[1] - before[1]) / batches if batches else 0.0}
     finally:
         running.stop(grace=0)
+    return out
+
+
+def run_phase(phase: str, args: argparse.Namespace, backend_name: str, path: str) -> dict:
+    """Each phase in a process of its own: llama.cpp and torch keep one OpenMP thread pool
+    per calling thread, and a pool left over from the direct runs would slow the server's."""
+    cmd = [sys.executable, os.path.abspath(__file__), "--phase", phase, "--phase-backend", backend_name,
+           "--phase-model", path, "--concurrency", args.concurrency, "--rounds", str(args.rounds),
+           "--new-tokens", str(args.new_tokens), "--threads", str(args.threads)]
+    result = subprocess.run(cmd, stdout=subprocess.PIPE, check=True, text=True)
+    return {int(k): v for k, v in json.loads(result.stdout.splitlines()[-1]).items()}
+
+
+def bench_one(model_name: str, backend_name: str, path: str, args: argparse.Namespace, emit: Callable[[str], None]) -> None:
+    direct = run_phase("direct", args, backend_name, path)
+    served = run_phase("server", args, backend_name, path)
+    for c in sorted(direct):
+        ceiling = Result(**direct[c]["ceiling"])
+        sequential = Result(**direct[c]["sequential"])
+        server = Result(**served[c]["server"])
+        for mode, r in (("ceiling", ceiling), ("sequential", sequential), ("server", server)):
+            extra = ""
+            if mode == "server":
+                extra = f"{r.tok_s / ceiling.tok_s:5.0%} {r.tok_s / sequential.tok_s:5.2f}x {served[c]['mean_batch']:4.1f}"
+            emit(
+                f"| {model_name:5} | {backend_name:5} | {c:3} | {mode:10} | {r.tok_s:9.1f} | "
+                f"{percentile(r.latencies, 50) * 1000:9.1f} | {percentile(r.latencies, 99) * 1000:9.1f} | {extra:23} |"
+            )
 
 
 def main() -> int:
@@ -200,7 +221,16 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--new-tokens", type=int, default=32)
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 2)
+    parser.add_argument("--phase", choices=["direct", "server"], help=argparse.SUPPRESS)
+    parser.add_argument("--phase-backend", help=argparse.SUPPRESS)
+    parser.add_argument("--phase-model", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    levels = [int(x) for x in args.concurrency.split(",")]
+    if args.phase:
+        config = make_config(args.phase_backend, args.phase_model, levels, args.new_tokens, args.threads)
+        run = phase_direct if args.phase == "direct" else phase_server
+        print(json.dumps(run(config, levels, args.rounds, args.new_tokens)))
+        return 0
 
     paths = {
         ("tiny", "trf"): os.environ.get("TINY_HF"),
@@ -208,7 +238,6 @@ def main() -> int:
         ("124m", "trf"): os.environ.get("GPT2_124M_HF"),
         ("124m", "llama"): os.environ.get("GPT2_124M_GGUF"),
     }
-    levels = [int(x) for x in args.concurrency.split(",")]
     print(f"generated tokens per request: {args.new_tokens} (greedy); rounds: {args.rounds}; threads: {args.threads}; "
           f"cores: {os.cpu_count()}")
     print("| model | back. |   c | mode       |     tok/s |   p50 ms  |   p99 ms  | vs ceil/seq, mean batch |")
@@ -218,8 +247,7 @@ def main() -> int:
             path = paths.get((model_name, backend_name))
             if not path:
                 parser.error(f"no model for {model_name}/{backend_name} (known models: tiny, 124m)")
-            bench_one(model_name, backend_name, path, levels, args.rounds,
-                      args.new_tokens, args.threads, lambda line: print(line, flush=True))
+            bench_one(model_name, backend_name, path, args, lambda line: print(line, flush=True))
     return 0
 
 

@@ -39,7 +39,7 @@ from server.domain import (
 )
 from server.metrics import ServerMetrics
 from server.scheduler import Scheduler
-from server.sequence import Batch, Sequence, Status
+from server.sequence import Sequence, Status
 
 log = logging.getLogger("cecaiserve.server")
 
@@ -74,19 +74,26 @@ class BaseServer:
         log.info("model loaded", extra={"fields": {"model": self.config.model, "backend": self.backend.name, "ms": self.load_ms}})
 
     def warm_up(self) -> None:
-        """One short generation outside the metrics, so the first request is not the slow one."""
+        """One short generation outside the metrics, so the first request is not the slow one.
+
+        It goes through the scheduler: the backend is only ever called from the scheduler
+        thread. (llama.cpp and torch keep an OpenMP thread pool per calling thread; a
+        second caller means a second pool whose spinning workers slow the first.)
+        """
         started = time.perf_counter()
         if self.config.warmup:
             params = SamplingParams(max_new_tokens=4)
             seq = Sequence(WARMUP_PROMPT, self.backend.tokenize(WARMUP_PROMPT), params, self.backend.context_length)
-            self.backend.generate(Batch([seq]))
+            self.scheduler.submit([seq])
+            seq.wait()
+            self._raise_if_failed(seq)
         self.warmup_ms = _ms(time.perf_counter() - started)
 
     def start(self) -> None:
-        """Load, warm up and start the scheduler; afterwards the server is ready."""
+        """Load, start the scheduler and warm up; afterwards the server is ready."""
         self.load()
-        self.warm_up()
         self.scheduler.start()
+        self.warm_up()
         self.ready = True
 
     def drain(self, timeout: Optional[float] = None) -> None:

@@ -50,6 +50,8 @@ class Scheduler:
         self._thread: Optional[threading.Thread] = None
         # Recent demand (prompts taken + still waiting) of the last few batches.
         self._demand: collections.deque[int] = collections.deque([self.max_batch], maxlen=4)
+        # When the previous batch finished: its clients' next prompts arrive shortly after.
+        self._last_done = 0.0
 
     # --- request side ---------------------------------------------------------------
     def submit(self, sequences: list[Sequence]) -> None:
@@ -87,8 +89,11 @@ class Scheduler:
                 self._cond.wait()
             if not self._waiting:
                 return None
-            # THR: give concurrent requests a bounded moment to join this batch.
-            deadline = self._waiting[0].arrival + self.wait_s
+            # THR: give concurrent requests a bounded moment to join this batch. The moment
+            # starts when the previous batch ended, not when these prompts arrived: prompts
+            # that queued behind a running batch must not leave without the clients that
+            # batch is about to release (else two half batches alternate for ever).
+            deadline = max(self._waiting[0].arrival, self._last_done) + self.wait_s
             expected = min(self.max_batch, max(self._demand))
             while len(self._waiting) < expected and not self._stopping:
                 left = deadline - time.perf_counter()
@@ -130,6 +135,7 @@ class Scheduler:
         for seq in taken:
             if not seq.finished:  # a backend that returned early must not strand a request
                 seq.fail(RuntimeError(f"backend {self.backend.name} returned without finishing a sequence"))
+        self._last_done = time.perf_counter()
         return True
 
     def start(self) -> None:

@@ -16,9 +16,26 @@ from proto.cecaiserve.v1 import inference_pb2 as pb
 from proto.cecaiserve.v1 import inference_pb2_grpc as pb_grpc
 
 
+EXPERIMENT = """
+from server.base_server import BaseServer
+
+
+class ExperimentServer(BaseServer):
+    def encode_output(self, completions):
+        for c in completions:
+            c.text = "<<" + c.text.upper() + ">>"
+        return completions
+"""
+
+
 class ServerProcessTest(unittest.TestCase):
     def test_serve_and_sigterm(self) -> None:
-        env = dict(os.environ, BATCH_SIZE="2", SERVER_MODE="THR", MAX_LENGTH="128", APP_NAME="Proc")
+        # The user's hook file, as the seed's experiment server: it must change the output.
+        experiment = os.path.join(os.environ["TEST_TMPDIR"], "experiment_server.py")
+        with open(experiment, "w") as f:
+            f.write(EXPERIMENT)
+        env = dict(os.environ, BATCH_SIZE="2", SERVER_MODE="THR", MAX_LENGTH="128", APP_NAME="Proc",
+                   EXPERIMENT_SERVER=experiment)
         proc = subprocess.Popen(
             [os.environ["SERVER_BIN"], "--model", os.environ["MODEL"], "--backend", "trf",
              "--server-ip", "127.0.0.1", "--server-port", "0", "--metrics-port", "-1", "--max-new-tokens", "5"],
@@ -47,7 +64,9 @@ class ServerProcessTest(unittest.TestCase):
             info = stub.GetModelInfo(pb.GetModelInfoRequest(), timeout=5)
             self.assertEqual((info.backend, info.batch_size, info.app_name, info.default_max_new_tokens), ("trf", 2, "Proc", 5))
             reply = stub.Generate(pb.GenerateRequest(prompts=["Hello world"]), timeout=30)
-            self.assertTrue(reply.completions[0].text)
+            text = reply.completions[0].text
+            self.assertTrue(text.startswith("<<") and text.endswith(">>") and len(text) > 4, text)
+            self.assertEqual(text, text.upper())
             proc.send_signal(signal.SIGTERM)
             self.assertEqual(proc.wait(timeout=30), 0)
             rest = proc.stderr.read()

@@ -73,12 +73,16 @@ class LocalRegistry:
         self.log.close()
 
 
-def podman_command(tmp: Path) -> list[str]:
-    """podman with its own storage under `tmp`, vfs, runc, no ulimits (see README)."""
+def podman_command(tmp: Path, runroot: Path) -> list[str]:
+    """podman with its own storage under `tmp`, vfs, runc, no ulimits (see README).
+
+    `runroot` must be short (podman refuses one longer than 50 characters, which
+    TEST_TMPDIR always is): the caller makes it with tempfile.mkdtemp(dir="/tmp").
+    """
     tools = require("podman", "runc")
     conf = tmp / "containers.conf"
     conf.write_text("[containers]\ndefault_ulimits = []\npids_limit = 0\n")
     os.environ["CONTAINERS_CONF"] = str(conf)
-    return [tools["podman"], "--root", str(tmp / "podman-root"), "--runroot", str(tmp / "podman-run"),
+    return [tools["podman"], "--root", str(tmp / "podman-root"), "--runroot", str(runroot),
             "--storage-driver=vfs", "--runtime", tools["runc"], "--cgroup-manager=cgroupfs",
             "--events-backend=none"]

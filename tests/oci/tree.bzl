@@ -3,7 +3,7 @@
 def _tree_impl(ctx):
     out = ctx.actions.declare_directory(ctx.label.name)
     ctx.actions.run_shell(
-        command = 'mkdir -p "$1/sub" && shift_out="$1" && shift && for f in "$@"; do cp "$f" "$shift_out/sub/"; done && ln -s sub/greeting.txt "$shift_out/link.txt"',
+        command = 'mkdir -p "$1/sub" && shift_out="$1" && shift && for f in "$@"; do cp "$f" "$shift_out/sub/"; done && ln -s "sub/%s" "$shift_out/link.txt"' % ctx.files.srcs[0].basename,
         arguments = [out.path] + [f.path for f in ctx.files.srcs],
         inputs = ctx.files.srcs,
         outputs = [out],
@@ -13,6 +13,6 @@ def _tree_impl(ctx):
 
 tree = rule(
     implementation = _tree_impl,
-    doc = "Copies srcs into <name>/sub/ and adds a relative symlink link.txt -> sub/greeting.txt.",
+    doc = "Copies srcs into <name>/sub/ and adds a relative symlink link.txt -> sub/<first src's name>.",
     attrs = {"srcs": attr.label_list(allow_files = True, doc = "Files to copy.")},
 )

@@ -1,0 +1,76 @@
+"""debian_deb (repository rule) and deb_file (rule)."""
+
+_DEB_DOC = """Downloads one .deb from the Debian mirror this machine's apt uses, checked
+against `sha256`. The mirror is never written in the repository: it is
+$DEBIAN_MIRROR (e.g. --repo_env=DEBIAN_MIRROR=http://host/debian) when set, else the
+first `URIs:` of /etc/apt/sources.list.d/debian.sources (or the first `deb` line of
+/etc/apt/sources.list) whose suites are not -security. `filename` is the pool path,
+as `apt-cache show PKG:ARCH` prints it in `Filename:` (with the sha256 in `SHA256:`).
+The file is `@<name>//file`.
+"""
+
+def _mirror(rctx):
+    env = rctx.os.environ.get("DEBIAN_MIRROR", "")
+    if env:
+        return [env]
+    found = []
+    deb822 = rctx.path("/etc/apt/sources.list.d/debian.sources")
+    if deb822.exists:
+        for stanza in rctx.read(deb822).split("\n\n"):
+            uris, suites = [], ""
+            for line in stanza.split("\n"):
+                if line.startswith("URIs:"):
+                    uris = [u for u in line[len("URIs:"):].replace("\t", " ").split(" ") if u]
+                elif line.startswith("Suites:"):
+                    suites = line
+            if "security" not in suites:
+                found.extend(uris)
+    listfile = rctx.path("/etc/apt/sources.list")
+    if listfile.exists:
+        for line in rctx.read(listfile).split("\n"):
+            words = [w for w in line.replace("\t", " ").split(" ") if w]
+            if len(words) >= 3 and words[0] == "deb" and "security" not in line:
+                found.append([w for w in words[1:] if not w.startswith("[")][0])
+    return found
+
+def _debian_deb_impl(rctx):
+    mirrors = _mirror(rctx)
+    if not mirrors:
+        fail("debian_deb %s: no Debian mirror: set --repo_env=DEBIAN_MIRROR=http://<mirror>/debian, or configure apt (/etc/apt/sources.list.d/debian.sources)" % rctx.name)
+    urls = [m.rstrip("/") + "/" + rctx.attr.filename for m in mirrors]
+    rctx.download(url = urls, output = "file/" + rctx.attr.filename.split("/")[-1], sha256 = rctx.attr.sha256)
+    rctx.file("file/BUILD.bazel", 'filegroup(name = "file", srcs = ["%s"], visibility = ["//visibility:public"])\n' % rctx.attr.filename.split("/")[-1])
+    rctx.file("WORKSPACE", 'workspace(name = "%s")\n' % rctx.name)
+
+debian_deb = repository_rule(
+    implementation = _debian_deb_impl,
+    doc = _DEB_DOC,
+    environ = ["DEBIAN_MIRROR"],
+    attrs = {
+        "filename": attr.string(mandatory = True, doc = "Pool path, e.g. pool/main/b/busybox/busybox-static_..._arm64.deb."),
+        "sha256": attr.string(mandatory = True, doc = "The SHA256 apt-cache show prints for it."),
+    },
+)
+
+def _deb_file_impl(ctx):
+    out = ctx.actions.declare_file(ctx.attr.out or ctx.label.name)
+    ctx.actions.run(
+        executable = ctx.executable._tool,
+        arguments = ["--deb", ctx.file.deb.path, "--member", ctx.attr.member, "--out", out.path],
+        inputs = [ctx.file.deb],
+        outputs = [out],
+        mnemonic = "DebExtract",
+        progress_message = "Extracting %s from %s" % (ctx.attr.member, ctx.file.deb.basename),
+    )
+    return [DefaultInfo(files = depset([out]))]
+
+deb_file = rule(
+    implementation = _deb_file_impl,
+    doc = "One regular file (`member`) out of a .deb, e.g. /bin/busybox. Keeps its bytes and its executable bit.",
+    attrs = {
+        "deb": attr.label(mandatory = True, allow_single_file = [".deb"], doc = "The .deb, e.g. @busybox_static_amd64//file."),
+        "member": attr.string(mandatory = True, doc = "The file's path in the package, e.g. /bin/busybox."),
+        "out": attr.string(doc = "Output file name; default: the target name."),
+        "_tool": attr.label(default = Label("//oci/private/tools:deb_tool"), executable = True, cfg = "exec"),
+    },
+)

@@ -1,0 +1,133 @@
+"""oci_image: an OCI image layout from a base image and layers, without Docker."""
+
+load(":providers.bzl", "OciImageInfo", "OciLayerInfo")
+
+_DOC = """An OCI image: a layout directory `<name>` (oci-layout, index.json, blobs/sha256/)
+and `<name>.digest` (the manifest digest).
+
+Layers come from `tars`, in order, after the base image's: oci_layer targets (already
+hashed) or plain .tar/.tar.gz files (described once, in an action of their own). Blobs
+are hard links of the layer outputs when the file system allows, never re-hashed.
+
+`architecture`, `os` and `variant` default, through the `oci_image` macro in
+//oci:defs.bzl, to the target platform (select() on //platforms:is_x86_64 and
+is_arm64): amd64, or arm64 with variant v8. Build for arm64 through
+platform_transition_filegroup or oci_image_index(platforms = ...).
+
+The config's `created` and every history entry's are 1970-01-01T00:00:00Z, and JSON
+is written with sorted keys and no whitespace: the same inputs give the same digest.
+"""
+
+def _layout_dir(target, attr_name, label):
+    if OciImageInfo in target:
+        return target[OciImageInfo].layout
+    files = target[DefaultInfo].files.to_list()
+    dirs = [f for f in files if f.is_directory]
+    if len(files) != 1 or len(dirs) != 1:
+        fail("%s: %s: %s is neither an oci_image nor a single OCI layout directory (it gives %d files); use an oci_image, an oci_pull, or a filegroup of one layout directory" % (label, attr_name, target.label, len(files)))
+    return dirs[0]
+
+def _describe_tar(ctx, f, tool):
+    desc = ctx.actions.declare_file("%s.layers/%s.layer.json" % (ctx.label.name, f.basename))
+    ctx.actions.run(
+        executable = tool,
+        arguments = ["--describe", f.path, "--descriptor", desc.path],
+        inputs = [f],
+        outputs = [desc],
+        mnemonic = "OciDescribeLayer",
+        progress_message = "Hashing layer %s for %s" % (f.short_path, ctx.label),
+    )
+    return desc
+
+def _oci_image_impl(ctx):
+    if not ctx.attr.architecture:
+        fail("oci_image %s: architecture: the target platform's CPU is none this rule maps (x86_64 -> amd64, arm64 -> arm64/v8); build for //platforms:linux_x86_64 or //platforms:linux_arm64, or set architecture = \"...\" explicitly" % ctx.label)
+    if ctx.attr.os != "linux":
+        fail("oci_image %s: os = %r; only \"linux\" images are supported" % (ctx.label, ctx.attr.os))
+
+    layers = []
+    inputs = []
+    for target in ctx.attr.tars:
+        if OciLayerInfo in target:
+            info = target[OciLayerInfo]
+            layers.append({"blob": info.blob.path, "descriptor": info.descriptor.path, "created_by": "bazel oci_layer %s" % target.label})
+            inputs.extend([info.blob, info.descriptor])
+            continue
+        for f in target[DefaultInfo].files.to_list():
+            if not (f.basename.endswith(".tar") or f.basename.endswith(".tar.gz") or f.basename.endswith(".tgz")):
+                fail("oci_image %s: tars: %s gives %s, which is not a .tar or .tar.gz; wrap files in an oci_layer first" % (ctx.label, target.label, f.short_path))
+            desc = _describe_tar(ctx, f, ctx.executable._layer_tool)
+            layers.append({"blob": f.path, "descriptor": desc.path, "created_by": "bazel tar %s" % f.short_path})
+            inputs.extend([f, desc])
+
+    base = None
+    if ctx.attr.base:
+        base = _layout_dir(ctx.attr.base, "base", "oci_image %s" % ctx.label)
+        inputs.append(base)
+
+    for port in ctx.attr.exposed_ports:
+        number, _, proto = port.partition("/")
+        if not number.isdigit() or proto not in ("", "tcp", "udp", "sctp"):
+            fail("oci_image %s: exposed_ports: %r is not PORT or PORT/tcp|udp|sctp" % (ctx.label, port))
+
+    spec = ctx.actions.declare_file(ctx.label.name + ".image_spec.json")
+    ctx.actions.write(spec, json.encode({
+        "label": str(ctx.label),
+        "base": base.path if base else None,
+        "layers": layers,
+        "architecture": ctx.attr.architecture,
+        "os": ctx.attr.os,
+        "variant": ctx.attr.variant,
+        "annotations": ctx.attr.annotations,
+        "config": {
+            "entrypoint": ctx.attr.entrypoint if ctx.attr.entrypoint else None,
+            "cmd": ctx.attr.cmd if ctx.attr.cmd else None,
+            "env": ctx.attr.env,
+            "labels": ctx.attr.labels,
+            "workdir": ctx.attr.workdir,
+            "user": ctx.attr.user,
+            "exposed_ports": ctx.attr.exposed_ports,
+        },
+    }))
+    layout = ctx.actions.declare_directory(ctx.label.name)
+    digest = ctx.actions.declare_file(ctx.label.name + ".digest")
+    ctx.actions.run(
+        executable = ctx.executable._tool,
+        arguments = ["--spec", spec.path, "--out", layout.path, "--digest", digest.path],
+        inputs = inputs + [spec],
+        outputs = [layout, digest],
+        mnemonic = "OciImage",
+        progress_message = "Assembling OCI image %s (%s)" % (ctx.label, ctx.attr.architecture),
+    )
+    return [
+        DefaultInfo(files = depset([layout, digest]), runfiles = ctx.runfiles(files = [layout, digest])),
+        OciImageInfo(layout = layout, digest = digest),
+    ]
+
+oci_image = rule(
+    implementation = _oci_image_impl,
+    doc = _DOC,
+    attrs = {
+        "base": attr.label(
+            allow_files = True,
+            doc = "The image to build on: an oci_image, or a target giving one OCI layout directory (e.g. oci_pull). A multi-platform base is narrowed to this image's platform.",
+        ),
+        "tars": attr.label_list(
+            allow_files = True,
+            doc = "Layers, in order: oci_layer targets, or .tar/.tar.gz files.",
+        ),
+        "entrypoint": attr.string_list(doc = "The entrypoint (exec form). Setting it without `cmd` clears the base's cmd, as Docker does."),
+        "cmd": attr.string_list(doc = "Default arguments (exec form)."),
+        "env": attr.string_dict(doc = "Environment variables; override the base's by name. \"${NAME}\" in a value is the base's value."),
+        "labels": attr.string_dict(doc = "Config labels, merged over the base's."),
+        "annotations": attr.string_dict(doc = "Manifest annotations."),
+        "workdir": attr.string(doc = "The working directory."),
+        "user": attr.string(doc = "The user (name, uid or uid:gid)."),
+        "exposed_ports": attr.string_list(doc = "Ports, \"8080\" or \"8080/tcp\"."),
+        "os": attr.string(default = "linux", doc = "The image's os; only \"linux\"."),
+        "architecture": attr.string(doc = "amd64, arm64, ...; the oci_image macro derives it from the target platform."),
+        "variant": attr.string(doc = "CPU variant, e.g. \"v8\" for arm64; the macro derives it from the target platform."),
+        "_tool": attr.label(default = Label("//oci/private/tools:image_tool"), executable = True, cfg = "exec"),
+        "_layer_tool": attr.label(default = Label("//oci/private/tools:layer_tool"), executable = True, cfg = "exec"),
+    },
+)

@@ -1,0 +1,88 @@
+"""Helpers for the OCI tests: required host tools, a local registry, podman settings."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+
+def require(*tools: str) -> dict[str, str]:
+    """Paths of `tools`; fails (never skips) naming what to install when one is missing."""
+    found, missing = {}, []
+    for tool in tools:
+        path = shutil.which(tool, path=os.environ.get("PATH", "") + ":/usr/sbin:/sbin")
+        if path:
+            found[tool] = path
+        else:
+            missing.append(tool)
+    if missing:
+        raise AssertionError(
+            f"missing host tools: {', '.join(missing)}; install them (Debian: apt-get install -y "
+            "podman runc qemu-user-static umoci skopeo docker-registry), as .ci/run does"
+        )
+    return found
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class LocalRegistry:
+    """Debian's docker-registry (the distribution registry) on 127.0.0.1, storage in `root`."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.port = free_port()
+        self.host = f"127.0.0.1:{self.port}"
+        root.mkdir(parents=True, exist_ok=True)
+        config = root / "config.yml"
+        config.write_text(
+            "version: 0.1\n"
+            "log:\n  level: info\n  accesslog:\n    disabled: false\n"
+            f"storage:\n  filesystem:\n    rootdirectory: {root / 'storage'}\n  delete:\n    enabled: true\n"
+            f"http:\n  addr: 127.0.0.1:{self.port}\n"
+        )
+        self.log_path = root / "registry.log"
+        self.log = open(self.log_path, "w")
+        binary = require("docker-registry")["docker-registry"]
+        self.proc = subprocess.Popen([binary, "serve", str(config)], stdout=self.log, stderr=subprocess.STDOUT)
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=1):
+                    return
+            except OSError:
+                if self.proc.poll() is not None:
+                    raise AssertionError(f"docker-registry exited: {self.log_path.read_text()[-2000:]}")
+                time.sleep(0.2)
+        raise AssertionError("docker-registry did not start listening within 30 s")
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self.log.close()
+
+
+def podman_command(tmp: Path, runroot: Path) -> list[str]:
+    """podman with its own storage under `tmp`, vfs, runc, no ulimits (see README).
+
+    `runroot` must be short (podman refuses one longer than 50 characters, which
+    TEST_TMPDIR always is): the caller makes it with tempfile.mkdtemp(dir="/tmp").
+    """
+    tools = require("podman", "runc")
+    conf = tmp / "containers.conf"
+    conf.write_text("[containers]\ndefault_ulimits = []\npids_limit = 0\n")
+    os.environ["CONTAINERS_CONF"] = str(conf)
+    return [tools["podman"], "--root", str(tmp / "podman-root"), "--runroot", str(runroot),
+            "--storage-driver=vfs", "--runtime", tools["runc"], "--cgroup-manager=cgroupfs",
+            "--events-backend=none"]

@@ -106,18 +106,6 @@ def run_sequential(backend: Backend, c: int, rounds: int, new_tokens: int) -> Re
     return Result(tokens, total, latencies)
 
 
-def batch_counts(server: BaseServer) -> tuple[float, float]:
-    """(number of backend batches, sum of their sizes) so far."""
-    count = total = 0.0
-    for metric in server.metrics.batch_size.collect():
-        for sample in metric.samples:
-            if sample.name.endswith("_count"):
-                count = sample.value
-            elif sample.name.endswith("_sum"):
-                total = sample.value
-    return count, total
-
-
 def run_server(stub: pb_grpc.InferenceServiceStub, c: int, rounds: int, new_tokens: int) -> Result:
     latencies: list[float] = []
     tokens = [0]
@@ -176,9 +164,9 @@ def phase_server(config: ServerConfig, levels: list[int], rounds: int, new_token
         for c in levels:
             # Warm rounds, so that the scheduler's recent-demand estimate reflects this level.
             run_server(stub, c, 5, 4)
-            before = batch_counts(running.server)
+            before = running.server.metrics.batch_totals()
             result = run_server(stub, c, rounds, new_tokens)
-            after = batch_counts(running.server)
+            after = running.server.metrics.batch_totals()
             batches = after[0] - before[0]
             out[c] = {"server": result.__dict__, "mean_batch": (after[1] - before[1]) / batches if batches else 0.0}
     finally:

@@ -45,9 +45,13 @@ class ServerMetrics:
 
     def batch_sizes(self) -> dict[float, float]:
         """Cumulative bucket counts of the batch-size histogram (for tests and logs)."""
-        out = {}
-        for metric in self.batch_size.collect():
-            for sample in metric.samples:
-                if sample.name.endswith("_bucket"):
-                    out[float(sample.labels["le"])] = sample.value
-        return out
+        return {float(s.labels["le"]): s.value for s in self._batch_samples() if s.name.endswith("_bucket")}
+
+    def batch_totals(self) -> tuple[float, float]:
+        """(number of backend batches, sum of their sizes) so far."""
+        samples = {s.name.rsplit("_", 1)[-1]: s.value for s in self._batch_samples()
+                   if s.name.endswith(("_count", "_sum"))}
+        return samples.get("count", 0.0), samples.get("sum", 0.0)
+
+    def _batch_samples(self) -> list:
+        return [sample for metric in self.batch_size.collect() for sample in metric.samples]

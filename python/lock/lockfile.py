@@ -247,7 +247,8 @@ def check_consistency(requirements_text: str, lock: Mapping[str, Any], regenerat
     if lock.get("requirements_sha256") != requirements_sha256(requirements_text):
         problems.append("requirements.in changed since the lock was written" + fix)
     packages: Mapping[str, Any] = lock.get("packages", {})
-    for req in parse_requirements_in(requirements_text):
+    requirements = parse_requirements_in(requirements_text)
+    for req in requirements:
         entry = packages.get(req.key)
         if entry is None:
             problems.append(f"{req.name} is in requirements.in but not in the lock" + fix)
@@ -257,7 +258,7 @@ def check_consistency(requirements_text: str, lock: Mapping[str, Any], regenerat
             )
         elif not entry.get("direct"):
             problems.append(f"{req.name}: listed in requirements.in but not marked direct in the lock" + fix)
-    listed = {r.key for r in parse_requirements_in(requirements_text)}
+    listed = {r.key for r in requirements}
     for key, entry in sorted(packages.items()):
         if key != normalize(entry["name"]):
             problems.append(f"{entry['name']}: stored under key {key!r}, expected {normalize(entry['name'])!r}")

@@ -81,7 +81,8 @@ def serve(server: BaseServer, background_load: bool = True) -> RunningServer:
     config = server.config
     workers = max(16, config.max_queue // 4 + 8)
     grpc_server = grpc.server(concurrent.futures.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="grpc"))
-    inference_pb2_grpc.add_InferenceServiceServicer_to_server(InferenceServicer(server), grpc_server)
+    servicer = InferenceServicer(server)
+    inference_pb2_grpc.add_InferenceServiceServicer_to_server(servicer, grpc_server)
     health_servicer = health.HealthServicer(experimental_non_blocking=True)
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, grpc_server)
     reflection.enable_server_reflection(
@@ -97,6 +98,8 @@ def serve(server: BaseServer, background_load: bool = True) -> RunningServer:
         httpd, _thread = start_http_server(config.metrics_port, addr=config.server_ip, registry=server.metrics.registry)
         metrics_port = httpd.server_address[1]
     running = RunningServer(server, grpc_server, port, health_servicer, metrics_port, httpd)
+    # The Shutdown RPC drains on another thread: the RPC itself must be able to finish.
+    servicer.shutdown = lambda: threading.Thread(target=running.stop, name="drain", daemon=True).start()
     running._set_health(health_pb2.HealthCheckResponse.NOT_SERVING)
     grpc_server.start()
     log.info("listening", extra={"fields": {"address": f"{config.server_ip}:{port}", "metrics_port": metrics_port}})

@@ -63,6 +63,7 @@ class ServerConfig:
     warmup: bool = True
     experiment: str = ""
     drain_timeout_s: float = 30.0
+    allow_shutdown: bool = False
 
     @property
     def threads(self) -> int:
@@ -171,6 +172,7 @@ _FIELDS: dict[str, tuple[str, Callable[[str], object]]] = {
     "warmup": ("WARMUP", _bool),
     "experiment": ("EXPERIMENT_SERVER", str),
     "drain_timeout_s": ("DRAIN_TIMEOUT_S", _non_negative_float),
+    "allow_shutdown": ("ALLOW_SHUTDOWN", _bool),
 }
 
 

@@ -52,6 +52,8 @@ class Scheduler:
         self._demand: collections.deque[int] = collections.deque([self.max_batch], maxlen=4)
         # When the previous batch finished: its clients' next prompts arrive shortly after.
         self._last_done = 0.0
+        # Prompts in the batch the backend is running now (read without the lock: a gauge).
+        self.running = 0
 
     # --- request side ---------------------------------------------------------------
     def submit(self, sequences: list[Sequence]) -> None:
@@ -127,11 +129,14 @@ class Scheduler:
             return True
         batch = Batch(taken)
         self._on_batch(len(batch))
+        self.running = len(taken)
         try:
             self.backend.generate(batch)
         except Exception as error:  # the backend's failure is this batch's, not the server's
             log.exception("backend failed on a batch of %d", len(taken))
             batch.fail(error)
+        finally:
+            self.running = 0
         for seq in taken:
             if not seq.finished:  # a backend that returned early must not strand a request
                 seq.fail(RuntimeError(f"backend {self.backend.name} returned without finishing a sequence"))

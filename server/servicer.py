@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Iterator, Optional
+from typing import Callable, Iterator, Optional
 
 import grpc
 
@@ -81,8 +81,10 @@ def _deadline(context: grpc.ServicerContext) -> Optional[float]:
 
 
 class InferenceServicer(pb_grpc.InferenceServiceServicer):
-    def __init__(self, server: BaseServer) -> None:
+    def __init__(self, server: BaseServer, shutdown: Callable[[], None] = lambda: None) -> None:
         self.server = server
+        # Starts the drain and returns at once (app.py ties it to the running server).
+        self.shutdown = shutdown
 
     def Generate(self, request: pb.GenerateRequest, context: grpc.ServicerContext) -> pb.GenerateResponse:
         try:
@@ -147,6 +149,18 @@ class InferenceServicer(pb_grpc.InferenceServiceServicer):
             once=pb.OneOffTimings(load_ms=self.server.load_ms, warmup_ms=self.server.warmup_ms),
             records=records,
         )
+
+
+    def Shutdown(self, request: pb.ShutdownRequest, context: grpc.ServicerContext) -> pb.ShutdownResponse:
+        if not self.server.config.allow_shutdown:
+            context.abort(
+                grpc.StatusCode.PERMISSION_DENIED,
+                "remote shutdown is off: start the server with ALLOW_SHUTDOWN=true (or --allow-shutdown true) to allow it",
+            )
+        pending = self.server.scheduler.queue_length + self.server.scheduler.running
+        log.info("shutdown requested", extra={"fields": {"peer": context.peer(), "pending_prompts": pending}})
+        self.shutdown()
+        return pb.ShutdownResponse(pending_prompts=pending)
 
 
 def model_info(server: BaseServer) -> pb.ModelInfo:

@@ -112,6 +112,38 @@ class LifecycleTest(unittest.TestCase):
         with self.assertRaises(grpc.RpcError):
             client.status()
 
+    def test_shutdown_rpc_is_refused_unless_allowed(self) -> None:
+        running = serve(BaseServer(config(), backend=FakeBackend()), background_load=False)
+        client = Client(running.port)
+        try:
+            with self.assertRaises(grpc.RpcError) as err:
+                client.stub.Shutdown(pb.ShutdownRequest(), timeout=5)
+            self.assertEqual(err.exception.code(), grpc.StatusCode.PERMISSION_DENIED)
+            self.assertIn("ALLOW_SHUTDOWN=true", err.exception.details())
+            self.assertEqual(client.status(), SERVING)
+            self.assertEqual(client.generate("a").completions[0].text, "bcde")
+        finally:
+            running.stop(grace=0)
+
+    def test_shutdown_rpc_drains_and_stops(self) -> None:
+        running = serve(BaseServer(config(allow_shutdown=True), backend=FakeBackend()), background_load=False)
+        client = Client(running.port)
+        try:
+            running.server.backend.step_delay = 0.05
+            steps = running.server.backend.steps
+            pending = client.stub.Generate.future(pb.GenerateRequest(prompts=["a"], parameters=pb.SamplingParameters(max_new_tokens=20)))
+            wait_until(lambda: running.server.backend.steps > steps + 2)
+            reply = client.stub.Shutdown(pb.ShutdownRequest(), timeout=5)
+            self.assertEqual(reply.pending_prompts, 1)
+            # The running request still completes; then the server is gone.
+            self.assertEqual(pending.result(timeout=10).completions[0].usage.generated_tokens, 20)
+            wait_until(lambda: running._stopped.is_set())
+            running.wait()
+        finally:
+            running.stop(grace=0)
+        with self.assertRaises(grpc.RpcError):
+            client.status()
+
     def test_reflection_lists_the_services(self) -> None:
         running = serve(BaseServer(config(), backend=FakeBackend()), background_load=False)
         try:

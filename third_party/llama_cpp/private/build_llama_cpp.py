@@ -30,6 +30,12 @@ from pathlib import Path
 
 LIBRARIES = ("llama", "ggml", "ggml-base", "ggml-cpu")
 
+# Cross compilers by target CPU (Debian's gcc-<triplet> packages). The host's own
+# compiler builds for the host CPU.
+CROSS = {
+    "aarch64": {"triplet": "aarch64-linux-gnu", "debian_package": "g++-aarch64-linux-gnu"},
+}
+
 # Flags every build takes: reproducible, portable, only what the bindings load.
 BASE_CMAKE_ARGS = (
     "-DCMAKE_BUILD_TYPE=Release",
@@ -73,6 +79,33 @@ def extract(sdist: Path, into: Path) -> Path:
     if len(roots) != 1:
         raise SystemExit(f"{sdist}: expected one top-level folder, found {[p.name for p in roots]}")
     return roots[0]
+
+
+def cross_toolchain(target_cpu: str, into: Path) -> tuple[list[str], str]:
+    """CMake arguments and the strip tool for building on this host for `target_cpu`.
+
+    Returns no arguments and the host's strip when the target is the host's CPU.
+    """
+    host_cpu = os.uname().machine
+    if target_cpu in ("", host_cpu):
+        return [], "strip"
+    if target_cpu not in CROSS:
+        raise SystemExit(f"cannot cross-compile llama.cpp for {target_cpu!r} on {host_cpu}: known targets {sorted(CROSS)}")
+    triplet = CROSS[target_cpu]["triplet"]
+    missing = [tool for tool in (f"{triplet}-gcc", f"{triplet}-g++", f"{triplet}-strip") if not shutil.which(tool)]
+    if missing:
+        raise SystemExit(
+            f"cross-compiling llama.cpp for {target_cpu} needs {', '.join(missing)} on the action PATH; "
+            f"on Debian or Ubuntu: apt-get install {CROSS[target_cpu]['debian_package']}"
+        )
+    toolchain = into / f"{triplet}.cmake"
+    toolchain.write_text(
+        "set(CMAKE_SYSTEM_NAME Linux)\n"
+        f"set(CMAKE_SYSTEM_PROCESSOR {target_cpu})\n"
+        f"set(CMAKE_C_COMPILER {triplet}-gcc)\n"
+        f"set(CMAKE_CXX_COMPILER {triplet}-g++)\n"
+    )
+    return [f"-DCMAKE_TOOLCHAIN_FILE={toolchain}"], f"{triplet}-strip"
 
 
 def build_libraries(src: Path, build: Path, cmake_args: list[str], jobs: int) -> None:
@@ -130,7 +163,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sdist", type=Path, required=True)
     parser.add_argument("--out", type=Path, required=True, help="the site-packages tree to create")
     parser.add_argument("--cmake-arg", action="append", default=[], help="extra CMake argument (repeatable)")
-    parser.add_argument("--strip", default="strip", help="the strip tool for the target architecture")
+    parser.add_argument("--target-cpu", default="", help="CPU to build for (uname -m name); empty: the host's")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 2)
     args = parser.parse_args(argv)
 
@@ -140,11 +173,13 @@ def main(argv: list[str] | None = None) -> int:
         log(f"extracting {args.sdist.name}")
         src = extract(args.sdist, tmp_path / "src")
         build = tmp_path / "build"
-        build_libraries(src, build, args.cmake_arg, args.jobs)
+        toolchain_args, strip = cross_toolchain(args.target_cpu, tmp_path)
+        log(f"target CPU: {args.target_cpu or os.uname().machine}; CMake arguments: {args.cmake_arg}")
+        build_libraries(src, build, toolchain_args + args.cmake_arg, args.jobs)
         if args.out.exists():
             shutil.rmtree(args.out)
         args.out.mkdir(parents=True)
-        assemble(src, build, args.out, args.strip)
+        assemble(src, build, args.out, strip)
     log(f"done in {time.monotonic() - started:.0f} s")
     if os.environ.get("LLAMA_CPP_BUILD_VERBOSE"):
         sys.stderr.write("\n".join(_LOG) + "\n")

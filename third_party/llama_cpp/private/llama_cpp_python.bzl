@@ -17,15 +17,18 @@ def _impl(ctx):
     args = ctx.actions.args()
     args.add("--sdist", ctx.file.sdist)
     args.add("--out", site.path)
-    args.add("--strip", ctx.attr.strip)
-    args.add_all(ctx.attr.cmake_args, before_each = "--cmake-arg")
+    args.add("--target-cpu", ctx.attr.target_cpu)
+    args.add_all(ctx.attr.cmake_args, format_each = "--cmake-arg=%s")
     ctx.actions.run(
         executable = ctx.executable._tool,
         arguments = [args],
         inputs = [ctx.file.sdist],
         outputs = [site],
         mnemonic = "LlamaCppBuild",
-        progress_message = "Compiling llama.cpp from %s (several minutes on 2 cores)" % ctx.file.sdist.basename,
+        progress_message = "Compiling llama.cpp for %s from %s (minutes on 2 cores)" % (
+            ctx.attr.target_cpu or "the host CPU",
+            ctx.file.sdist.basename,
+        ),
         use_default_shell_env = True,
     )
     return [DefaultInfo(files = depset([site]), runfiles = ctx.runfiles(files = [site]))]
@@ -43,7 +46,12 @@ llama_cpp_python_build = rule(
             doc = "Extra CMake arguments (CPU features, CUDA, a cross toolchain file). The defaults in " +
                   "build_llama_cpp.py already turn off -march=native and everything the bindings do not load.",
         ),
-        "strip": attr.string(default = "strip", doc = "The strip tool for the target's object format."),
+        "target_cpu": attr.string(
+            doc = "The CPU to compile for, by its `uname -m` name (`x86_64`, `aarch64`); empty means the " +
+                  "host's. Another CPU than the host's is cross-compiled with Debian's `<cpu>-linux-gnu` " +
+                  "gcc, which must be on the action PATH. The llama_cpp_python macro sets it from the " +
+                  "target platform.",
+        ),
         "_tool": attr.label(
             default = Label("//third_party/llama_cpp/private:build_llama_cpp"),
             executable = True,

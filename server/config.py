@@ -22,9 +22,23 @@ from typing import Callable, Mapping, Optional, Sequence
 
 BACKENDS = ("trf", "llama", "vllm", "trt")
 PRECISIONS = (
-    "FP32", "FP16", "BF16", "Q8_0", "Q6_K", "Q5_K_M", "Q5_K_S", "Q5_0", "Q5_1",
+    "AUTO", "FP32", "FP16", "BF16", "Q8_0", "Q6_K", "Q5_K_M", "Q5_K_S", "Q5_0", "Q5_1",
     "Q4_K_M", "Q4_K_S", "Q4_0", "Q4_1", "Q3_K_M", "Q3_K_S", "Q3_K_L", "Q2_K",
 )
+
+
+# PRECISION for the backends that load a Hugging Face folder (TRF, VLLM, TRT), as torch,
+# vLLM and TensorRT-LLM spell dtypes. AUTO (the seed's TRF/VLLM/TRT value) keeps the
+# checkpoint's own dtype. For LLAMA the GGUF file's quantization is the precision.
+HF_DTYPES = {"AUTO": "auto", "FP32": "float32", "FP16": "float16", "BF16": "bfloat16"}
+
+
+def hf_dtype(precision: str) -> str:
+    if precision not in HF_DTYPES:
+        raise ValueError(
+            f"PRECISION={precision} is a GGUF quantization; a Hugging Face model runs {', '.join(HF_DTYPES)}"
+        )
+    return HF_DTYPES[precision]
 
 
 class ConfigError(ValueError):

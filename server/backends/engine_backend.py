@@ -14,7 +14,7 @@ from typing import Any, Optional
 
 from server.backends.base import Backend
 from server.backends.hf_tokenizer import HuggingFaceTokenizer
-from server.config import ServerConfig
+from server.config import ServerConfig, hf_dtype
 from server.domain import FinishReason, SamplingParams
 from server.sequence import Batch, Sequence
 
@@ -77,10 +77,7 @@ class EngineBackend(HuggingFaceTokenizer, Backend):
 
 def dtype_name(precision: str) -> str:
     """PRECISION as the engines spell dtypes; GGUF quantizations are refused."""
-    names = {"FP32": "float32", "FP16": "float16", "BF16": "bfloat16"}
-    if precision not in names:
-        raise ValueError(f"PRECISION={precision} is a GGUF quantization; this backend runs {', '.join(names)}")
-    return names[precision]
+    return hf_dtype(precision)
 
 
 def common_sampling(params: SamplingParams, max_tokens: int) -> dict[str, Any]:

@@ -15,9 +15,7 @@ import numpy as np
 
 from server.backends.base import StepwiseBackend
 from server.backends.hf_tokenizer import HuggingFaceTokenizer
-from server.config import ServerConfig
-
-_DTYPES = {"FP32": "float32", "FP16": "float16", "BF16": "bfloat16"}
+from server.config import ServerConfig, hf_dtype
 
 
 @dataclasses.dataclass
@@ -34,14 +32,10 @@ class TransformersBackend(HuggingFaceTokenizer, StepwiseBackend):
         import torch
         from transformers import AutoModelForCausalLM
 
-        if config.precision not in _DTYPES:
-            raise ValueError(
-                f"PRECISION={config.precision} is a GGUF quantization; the transformers backend runs "
-                f"{', '.join(_DTYPES)}"
-            )
+        dtype = hf_dtype(config.precision)
         self._torch = torch
         torch.set_num_threads(config.threads)
-        self.model = AutoModelForCausalLM.from_pretrained(config.model, dtype=getattr(torch, _DTYPES[config.precision]))
+        self.model = AutoModelForCausalLM.from_pretrained(config.model, dtype=dtype if dtype == "auto" else getattr(torch, dtype))
         self.model.eval()
         self.load_tokenizer(config.model, eos=self.model.generation_config.eos_token_id)
         model_limit = getattr(self.model.config, "max_position_embeddings", None) or config.max_length

@@ -33,7 +33,7 @@ class ConfigTest(unittest.TestCase):
         cases = [
             ({"BATCH_SIZE": "0"}, {}, r"\$BATCH_SIZE='0' must be a positive integer"),
             ({"SERVER_MODE": "FAST"}, {}, r"\$SERVER_MODE='FAST' must be LAT \(latency\) or THR"),
-            ({"PRECISION": "Q9"}, {}, r"\$PRECISION='Q9' must be one of FP32"),
+            ({"PRECISION": "Q9"}, {}, r"\$PRECISION='Q9' must be one of AUTO, FP32"),
             ({}, {"batch_size": "x"}, r"--batch-size='x'"),
             ({"TOP_P": "1.5"}, {}, r"must be in \(0, 1\]"),
             ({"MAX_NEW_TOKENS": "300"}, {}, r"leaves no room for a prompt in MAX_LENGTH=256"),

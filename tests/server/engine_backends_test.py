@@ -30,6 +30,8 @@ class EngineBackendsTest(unittest.TestCase):
         self.assertEqual(vllm_engine_kwargs(config)["max_num_seqs"], 4)
         with self.assertRaisesRegex(ValueError, "PRECISION=Q4_K_M is a GGUF quantization"):
             dtype_name("Q4_K_M")
+        # The seed's TRF/VLLM/TRT pairs say PRECISION_ARG: auto: the checkpoint's own dtype.
+        self.assertEqual(dtype_name("AUTO"), "auto")
 
     def test_missing_package_says_what_to_do(self) -> None:
         for name, package in (("vllm", "vllm"), ("trt", "tensorrt_llm")):

@@ -66,6 +66,7 @@ class BackendTest(unittest.TestCase):
             model=MODEL, backend=BACKEND, server_ip="127.0.0.1", server_port=0, metrics_port=0,
             batch_size=4, batch_wait_ms=1000, server_mode=ServerMode.THROUGHPUT,
             max_length=128, max_new_tokens=NEW_TOKENS, num_threads=2,
+            precision="AUTO",  # the seed's TRF value: the checkpoint's dtype (float32), as the reference uses
         )
         cls.running = serve(BaseServer(config), background_load=False)
         cls.channel = grpc.insecure_channel(f"127.0.0.1:{cls.running.port}")

@@ -190,6 +190,25 @@ _FIELDS: dict[str, tuple[str, Callable[[str], object]]] = {
 }
 
 
+ENV_NAMES = {env: field for field, (env, _) in _FIELDS.items()}
+
+
+def parse_setting(env: str, raw: str) -> object:
+    """Parses one setting by its environment name (BATCH_SIZE, ...), as the server will.
+
+    Lets build-time tools refuse a value the server would refuse at start. Raises
+    ValueError with the reason ("must be a positive integer"); unknown names are
+    KeyError.
+    """
+    parse = _FIELDS[ENV_NAMES[env]][1]
+    try:
+        return parse(raw)
+    except ValueError as e:
+        if "must" in str(e):
+            raise
+        raise ValueError(f"is not a valid {parse.__name__.strip('_').replace('_', ' ')}") from None
+
+
 def backend_for_platform(accinf_platform: str) -> Optional[str]:
     """CPU_LLM_LLAMA -> llama: the framework part of an AccInf-Platform name."""
     tail = accinf_platform.strip().upper().rsplit("_LLM_", 1)
@@ -242,12 +261,10 @@ def load_config(
 
     values: dict[str, object] = {}
     for field, (raw, origin) in merged.items():
-        parse = _FIELDS[field][1]
         try:
-            values[field] = parse(raw)
+            values[field] = parse_setting(_FIELDS[field][0], raw)
         except ValueError as e:
-            reason = str(e) if "must" in str(e) else f"is not a valid {parse.__name__.strip('_').replace('_', ' ')}"
-            raise ConfigError(f"{origin}={raw!r} {reason}") from None
+            raise ConfigError(f"{origin}={raw!r} {e}") from None
 
     if not values.get("model"):
         raise ConfigError("no model: set MODEL_NAME or pass --model (a GGUF file or a Hugging Face model folder)")

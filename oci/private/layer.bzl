@@ -117,7 +117,7 @@ def _oci_layer_impl(ctx):
         progress_message = "Writing OCI layer %s (%s)" % (ctx.label, ctx.attr.compress),
     )
     return [
-        DefaultInfo(files = depset([blob, descriptor])),
+        DefaultInfo(files = depset([blob, descriptor]), runfiles = ctx.runfiles(files = [blob, descriptor])),
         OciLayerInfo(blob = blob, descriptor = descriptor),
     ]
 

@@ -1,8 +1,9 @@
 """oci_load tarballs, loaded and run by podman: the amd64 image natively, the arm64 one
 under qemu-user (binfmt_misc), both through `bazel run`'s runner script.
 
-The busybox test images, and the Debian base image (//oci/debian:base), whose Python
-must start as the nonroot user with ssl (CA bundle), ctypes and json working.
+The busybox test images, the Debian base image (//oci/debian:base), whose Python
+must start as the nonroot user with ssl (CA bundle), ctypes and json working, and an
+arm64 image of numpy and pyyaml wheels on that base (installed on this x86_64 host).
 
 Needs root, podman, runc and qemu-user-static (.ci/run installs them); fails naming
 what is missing. podman gets storage of its own under TEST_TMPDIR (vfs), runc (crun
@@ -106,6 +107,19 @@ class PodmanRunTest(unittest.TestCase):
     def test_debian_base_arm64_under_qemu(self) -> None:
         ensure_qemu_aarch64()
         self.check_debian_base("LOAD_DEBIAN_BASE_ARM64", "cecaiserve/debian-base:arm64", "aarch64")
+
+
+    def test_numpy_wheel_for_arm64_runs_under_qemu(self) -> None:
+        ensure_qemu_aarch64()
+        self.assertIn("cecaiserve/numpy-test:arm64", self.load_with_runner("LOAD_NUMPY_ARM64"))
+        out = self.run_image("cecaiserve/numpy-test:arm64", "python3", "-c", (
+            "import json, platform, numpy, yaml\n"
+            "a = numpy.arange(12, dtype=numpy.float64).reshape(3, 4)\n"
+            "print(json.dumps([platform.machine(), numpy.__version__, float((a @ a.T).trace()), "
+            "yaml.safe_load('k: [1, 2]'), numpy.__file__]))\n"
+        ))
+        self.assertEqual(json.loads(out), ["aarch64", "2.4.6", 506.0, {"k": [1, 2]},
+                                           "/usr/local/lib/python3.11/dist-packages/numpy/__init__.py"])
 
 
 if __name__ == "__main__":

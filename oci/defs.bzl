@@ -7,20 +7,27 @@
 - oci_image_index: several images (or one image for several platforms) as one index.
 - oci_load: a docker-archive tarball; `bazel run` loads it into docker or podman.
 - oci_push: `bazel run` pushes to a registry (OCI distribution API, urllib only).
+- oci_pull (WORKSPACE): a base image from a registry, by digest, through Bazel's downloader.
+- py_wheel_layer / py_wheel_layers: wheels of the image's platform installed into layers.
 """
 
 load("//oci/private:image.bzl", _oci_image = "oci_image")
 load("//oci/private:image_index.bzl", _oci_image_index = "oci_image_index")
 load("//oci/private:layer.bzl", _oci_layer = "oci_layer")
 load("//oci/private:load.bzl", _oci_load = "oci_load")
+load("//oci/private:pull.bzl", _oci_pull = "oci_pull")
 load("//oci/private:push.bzl", _oci_push = "oci_push")
 load("//oci/private:providers.bzl", _OciImageInfo = "OciImageInfo", _OciLayerInfo = "OciLayerInfo")
+load("//oci/private:wheel_layer.bzl", _py_wheel_layer = "py_wheel_layer", _py_wheel_layers = "py_wheel_layers")
 
 oci_image_rule = _oci_image
 oci_image_index = _oci_image_index
 oci_layer = _oci_layer
 oci_load = _oci_load
 oci_push = _oci_push
+oci_pull = _oci_pull
+py_wheel_layer = _py_wheel_layer
+py_wheel_layers = _py_wheel_layers
 OciImageInfo = _OciImageInfo
 OciLayerInfo = _OciLayerInfo
 

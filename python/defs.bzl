@@ -15,8 +15,12 @@ BUILD files then depend on `@pypi//numpy`, or `requirement("numpy")` loaded from
 load("//python/private:pip_hub.bzl", _pip_hub = "pip_hub")
 load("//python/private:versions.bzl", "SYSTEM_PYTHON")
 
-def pip_repository(name, lock, sdist_builds = {}, python = SYSTEM_PYTHON, **kwargs):
+def pip_repository(name, lock, sdist_builds = {}, python = SYSTEM_PYTHON, wheels_only = False, **kwargs):
     """Declares the hub repository `name` for a JSON lock.
+
+    A lock for another platform (`bazel run //python/lock:lock_linux_arm64`) takes
+    `wheels_only = True`: its `@<name>//<dist>` is the wheel file and
+    `@<name>//<dist>:closure` the wheels it needs, for py_wheel_layer (//oci:defs.bzl).
 
     Args:
       name: the hub's name (`pypi`); distributions become `@<name>__<dist>`.
@@ -24,8 +28,16 @@ def pip_repository(name, lock, sdist_builds = {}, python = SYSTEM_PYTHON, **kwar
       sdist_builds: distribution name -> label of the Bazel rule that compiles its sdist.
         A distribution locked as source with no entry here fails with that advice.
       python: interpreter for the install step (the registered toolchain's).
+      wheels_only: download the wheels only (no install, no py_library).
       **kwargs: passed to the repository rule.
     """
-    _pip_hub(name = name, lock = lock, sdist_builds = sdist_builds, python = python, **kwargs)
+    _pip_hub(name = name, lock = lock, sdist_builds = sdist_builds, python = python, wheels_only = wheels_only, **kwargs)
 
 pip_hub = _pip_hub
+
+# The wheels-only hubs of the image locks (WORKSPACE `# --- oci ---`), by target platform:
+# what py_wheel_layers(hubs = ...) takes.
+IMAGE_WHEEL_HUBS = {
+    "//platforms:is_arm64": "pypi_linux_arm64",
+    "//conditions:default": "pypi_linux_x86_64",
+}

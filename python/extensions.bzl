@@ -17,13 +17,14 @@ def _pip_impl(module_ctx):
         for parse in mod.tags.parse:
             lock_hint = str(parse.lock)
             lock = parse_lock(module_ctx.read(parse.lock), lock_hint)
-            for kwargs in distribution_kwargs(lock, parse.hub_name, parse.sdist_builds, parse.python, lock_hint):
+            for kwargs in distribution_kwargs(lock, parse.hub_name, parse.sdist_builds, parse.python, lock_hint, not parse.wheels_only):
                 pypi_distribution(**kwargs)
             pip_hub(
                 name = parse.hub_name,
                 lock = parse.lock,
                 sdist_builds = parse.sdist_builds,
                 python = parse.python,
+                wheels_only = parse.wheels_only,
             )
 
 _parse = tag_class(
@@ -33,6 +34,7 @@ _parse = tag_class(
         "lock": attr.label(mandatory = True, doc = "The JSON lock written by `bazel run //python/lock`."),
         "sdist_builds": attr.string_dict(doc = "Distribution name -> label of the rule that compiles its sdist."),
         "python": attr.string(default = SYSTEM_PYTHON, doc = "Interpreter for the install step."),
+        "wheels_only": attr.bool(doc = "A lock for another platform: download wheels only."),
     },
 )
 

@@ -33,12 +33,51 @@ def _mirror(rctx):
                 found.append([w for w in words[1:] if not w.startswith("[")][0])
     return found
 
-def _debian_deb_impl(rctx):
+# Only on the failure path: fetch the file once more, outside Bazel's downloader (which
+# refuses plain http without a checksum, and Debian mirrors are usually http), to tell a
+# changed file from a network problem and show the hash the mirror serves.
+_PROBE = """
+import hashlib, sys, urllib.request
+for url in sys.argv[1:]:
+    try:
+        with urllib.request.urlopen(url, timeout=120) as r:
+            h = hashlib.sha256()
+            for chunk in iter(lambda: r.read(1 << 20), b""):
+                h.update(chunk)
+        print(h.hexdigest(), url)
+        sys.exit(0)
+    except Exception as e:
+        print("error", url, e, file=sys.stderr)
+sys.exit(1)
+"""
+
+def mirror_urls(rctx, filename, who):
+    """The pool file's URLs on the configured mirror(s); fails naming `who` when there is none."""
     mirrors = _mirror(rctx)
     if not mirrors:
-        fail("debian_deb %s: no Debian mirror: set --repo_env=DEBIAN_MIRROR=http://<mirror>/debian, or configure apt (/etc/apt/sources.list.d/debian.sources)" % rctx.name)
-    urls = [m.rstrip("/") + "/" + rctx.attr.filename for m in mirrors]
-    rctx.download(url = urls, output = "file/" + rctx.attr.filename.split("/")[-1], sha256 = rctx.attr.sha256)
+        fail("%s: no Debian mirror: set --repo_env=DEBIAN_MIRROR=http://<mirror>/debian, or configure apt (/etc/apt/sources.list.d/debian.sources)" % who)
+    return [m.rstrip("/") + "/" + filename for m in mirrors]
+
+def download_deb(rctx, urls, output, sha256, what, lock_hint):
+    """Downloads a .deb checked against `sha256`; any failure names `what` and the lock."""
+    result = rctx.download(url = urls, output = output, sha256 = sha256, allow_fail = True)
+    if result.success:
+        return
+    probe = rctx.execute(["python3", "-c", _PROBE] + urls, timeout = 600)
+    if probe.return_code == 0:
+        got, url = probe.stdout.strip().split(" ", 1)
+        fail(("sha256 mismatch for {what}:\n  {lock}: {want}\n  served:   {got}\nfrom {url}. The mirror serves other bytes " +
+              "under this name (a new upload, or a mirror that rewrites files): regenerate the lock " +
+              "(bazel run //oci/debian:lock), or point --repo_env=DEBIAN_MIRROR at a mirror (e.g. a snapshot) that " +
+              "has the locked file.").format(what = what, lock = lock_hint, want = sha256, got = got, url = url))
+    fail(("could not download {what} from {urls}:\n{err}\nOffline? Put the file in a --distdir folder. " +
+          "Gone from the mirror (Debian keeps only current versions in its pool)? Regenerate the lock, or set " +
+          "--repo_env=DEBIAN_MIRROR to a snapshot mirror.").format(what = what, urls = urls, err = probe.stderr.strip()))
+
+def _debian_deb_impl(rctx):
+    what = rctx.attr.description or rctx.attr.filename
+    urls = mirror_urls(rctx, rctx.attr.filename, "debian_deb " + rctx.name)
+    download_deb(rctx, urls, "file/" + rctx.attr.filename.split("/")[-1], rctx.attr.sha256, what, rctx.attr.lock_hint)
     rctx.file("file/BUILD.bazel", 'filegroup(name = "file", srcs = ["%s"], visibility = ["//visibility:public"])\n' % rctx.attr.filename.split("/")[-1])
     rctx.file("WORKSPACE", 'workspace(name = "%s")\n' % rctx.name)
 
@@ -49,6 +88,8 @@ debian_deb = repository_rule(
     attrs = {
         "filename": attr.string(mandatory = True, doc = "Pool path, e.g. pool/main/b/busybox/busybox-static_..._arm64.deb."),
         "sha256": attr.string(mandatory = True, doc = "The SHA256 apt-cache show prints for it."),
+        "description": attr.string(doc = "How errors name the package, e.g. `libc6 2.36-9 (arm64)`; default: filename."),
+        "lock_hint": attr.string(default = "sha256 attribute", doc = "How errors name where the sha256 came from."),
     },
 )
 

@@ -16,6 +16,8 @@ Entries are sorted, parent directories are added (0755), mtime is 0, owner is
 `uid`/`gid` with empty names, files are 0644, or 0755 when executable (exec bit and an ELF or #! header: Bazel marks
 every generated file executable), relative symlinks inside directories are kept, gzip has no time or
 name in its header. Two entries for one path fail the build, naming both sources.
+Identical files are stored once, as hard links to the first path in sorted order
+(`dedupe`; content-based, so it does not depend on how Bazel laid out the inputs).
 
 The descriptor output (`<name>.layer.json`: mediaType, digest, size, diff_id) is what
 oci_image reads: the layer is hashed once, here.
@@ -97,6 +99,7 @@ def _oci_layer_impl(ctx):
         "level": ctx.attr.compression_level,
         "uid": ctx.attr.uid,
         "gid": ctx.attr.gid,
+        "dedupe": ctx.attr.dedupe,
     }))
     inputs = [spec]
     for target in ctx.attr.srcs + ctx.attr.files.keys():
@@ -114,7 +117,7 @@ def _oci_layer_impl(ctx):
         progress_message = "Writing OCI layer %s (%s)" % (ctx.label, ctx.attr.compress),
     )
     return [
-        DefaultInfo(files = depset([blob, descriptor])),
+        DefaultInfo(files = depset([blob, descriptor]), runfiles = ctx.runfiles(files = [blob, descriptor])),
         OciLayerInfo(blob = blob, descriptor = descriptor),
     ]
 
@@ -152,6 +155,10 @@ oci_layer = rule(
         "compression_level": attr.int(
             default = 6,
             doc = "gzip level, 1 (fast) to 9 (small). Part of the layer's bytes: changing it changes the digest.",
+        ),
+        "dedupe": attr.bool(
+            default = True,
+            doc = "Store identical files (same bytes and mode) once: later paths, in sorted order, become hard links to the first.",
         ),
         "uid": attr.int(default = 0, doc = "Owner uid of every entry."),
         "gid": attr.int(default = 0, doc = "Owner gid of every entry."),

@@ -40,7 +40,7 @@ def sha256_of(url: str) -> str:
     return digest.hexdigest()
 
 
-def run_pip(requirements: Path, find_links: list[str], platform: str | None, python_version: str | None) -> dict:
+def run_pip(requirements: Path, find_links: list[str], platforms: list[str], python_version: str | None) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         report = Path(tmp) / "report.json"
         cmd = [
@@ -51,9 +51,15 @@ def run_pip(requirements: Path, find_links: list[str], platform: str | None, pyt
         ]
         for link in find_links:
             cmd += ["--find-links", link]
-        if platform:
-            # A lock for another machine: pip may then consider wheels only.
-            cmd += ["--platform", platform, "--only-binary=:all:", "--python-version", python_version or "3.11"]
+        if platforms:
+            # A lock for another machine: wheels only, for its tags. pip wants --target with
+            # these options even for a dry run. Each glibc level is listed: pip 23 does not
+            # expand manylinux_2_28 to the older tags.
+            version = (python_version or "3.11").replace(".", "")
+            cmd += ["--target", str(Path(tmp) / "target"), "--only-binary=:all:",
+                    "--python-version", python_version or "3.11", "--implementation", "cp", "--abi", f"cp{version}"]
+            for platform in platforms:
+                cmd += ["--platform", platform]
         print("+ " + " ".join(cmd), file=sys.stderr)
         result = subprocess.run(cmd, stdout=sys.stderr)
         if result.returncode != 0:
@@ -72,10 +78,14 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--allow-sdist", action="append", default=[], metavar="NAME",
                         help="a distribution that may be locked as source (a Bazel rule builds it)")
-    parser.add_argument("--platform", help="pip --platform tag, for a lock of another machine")
+    parser.add_argument("--platform", action="append", default=[],
+                        help="pip --platform tag (repeatable), for a lock of another machine: wheels only")
+    parser.add_argument("--exclude", action="append", default=[], metavar="NAME=WHY",
+                        help="leave a requirements.in entry out of this lock (e.g. no wheel for this platform)")
     parser.add_argument("--python-version", default="3.11")
     parser.add_argument("--lock-platform", default="linux_x86_64", help="the platform name recorded in the lock")
     parser.add_argument("--check", action="store_true", help="only check the existing lock against requirements.in")
+    parser.add_argument("--regenerate", default="", help="the command recorded in the lock (and its error messages)")
     args = parser.parse_args(argv)
 
     root = Path(os.environ.get("BUILD_WORKSPACE_DIRECTORY", "."))
@@ -85,18 +95,37 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         if args.check:
-            problems = lockfile.check_consistency(req_text, lockfile.load(output.read_text()), REGENERATE)
+            problems = lockfile.check_consistency(req_text, lockfile.load(output.read_text()), args.regenerate or REGENERATE)
             for p in problems:
                 print(f"{output}: {p}", file=sys.stderr)
             return 1 if problems else 0
 
         requirements_list = lockfile.parse_requirements_in(req_text, str(requirements))
-        report = run_pip(requirements, args.find_links, args.platform, args.python_version)
+        excluded = {}
+        for item in args.exclude:
+            name, _, why = item.partition("=")
+            if not why:
+                raise lockfile.LockError(f"--exclude {item!r}: say why, as NAME=WHY")
+            excluded[lockfile.normalize(name)] = why
+        unknown = set(excluded) - {r.key for r in requirements_list}
+        if unknown:
+            raise lockfile.LockError(f"--exclude names what requirements.in does not list: {', '.join(sorted(unknown))}")
+        kept = [r for r in requirements_list if r.key not in excluded]
+        pip_input = requirements
+        if excluded:
+            pip_input = Path(tempfile.mkdtemp()) / "requirements.in"
+            pip_input.write_text("".join(f"{r.name}{'[' + ','.join(r.extras) + ']' if r.extras else ''}=={r.version}\n"
+                                         for r in kept))
+        report = run_pip(pip_input, args.find_links, args.platform, args.python_version)
         extra = {}
         for item in args.extra_url:
             name, _, prefix = item.partition("=")
             extra[lockfile.normalize(name)] = prefix
-        dists = lockfile.distributions_from_report(report, requirements_list, sha256_of, extra)
+        markers = lockfile.TARGET_MARKERS.get(args.lock_platform) if args.platform else None
+        if args.platform and markers is None:
+            raise lockfile.LockError(f"--lock-platform {args.lock_platform}: no marker values known for it; "
+                                     f"use one of {', '.join(sorted(lockfile.TARGET_MARKERS))}")
+        dists = lockfile.distributions_from_report(report, kept, sha256_of, extra, markers)
         allowed = {lockfile.normalize(n) for n in args.allow_sdist}
         for d in dists:
             if d.kind == "sdist" and d.key not in allowed:
@@ -104,8 +133,9 @@ def main(argv: list[str] | None = None) -> int:
                     f"{d.name} {d.version} has no wheel for {args.lock_platform}: pick a version with a wheel, "
                     f"or add a Bazel rule that builds it and pass --allow-sdist {d.name}"
                 )
-        text = lockfile.render(dists, req_text, args.lock_platform, args.python_version, REGENERATE)
-        problems = lockfile.check_consistency(req_text, json.loads(text), REGENERATE)
+        text = lockfile.render(dists, req_text, args.lock_platform, args.python_version, args.regenerate or REGENERATE,
+                               excluded)
+        problems = lockfile.check_consistency(req_text, json.loads(text), args.regenerate or REGENERATE)
         if problems:
             raise lockfile.LockError("; ".join(problems))
         output.write_text(text)

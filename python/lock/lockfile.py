@@ -142,22 +142,60 @@ def _dependencies(
     return sorted(deps)
 
 
+# Marker values of each lock platform. pip evaluates markers with the host's values even
+# under --platform, so a lock for another machine re-evaluates them with these.
+TARGET_MARKERS = {
+    "linux_x86_64": {"platform_machine": "x86_64", "sys_platform": "linux", "platform_system": "Linux",
+                     "os_name": "posix"},
+    "linux_arm64": {"platform_machine": "aarch64", "sys_platform": "linux", "platform_system": "Linux",
+                    "os_name": "posix"},
+}
+
+
+def prune(distributions: list[Distribution], roots: Iterable[str]) -> list[Distribution]:
+    """Only what the roots need (transitively); fails if something needed was not resolved.
+
+    Why: for another platform pip resolves with the host's markers, so it may add a
+    distribution the target does not need (dropped here) or miss one only the target
+    needs (an error naming it, since pip never looked for its file).
+    """
+    by_key = {d.key: d for d in distributions}
+    keep: set[str] = set()
+    todo = [normalize(r) for r in roots]
+    while todo:
+        key = todo.pop()
+        if key in keep:
+            continue
+        if key not in by_key:
+            needers = sorted(d.name for d in distributions if key in d.deps)
+            raise LockError(
+                f"{key} is needed on the target platform (by {', '.join(needers) or 'requirements.in'}) but pip did not "
+                "resolve it (pip evaluates markers for the host); add it to requirements.in with an exact version"
+            )
+        keep.add(key)
+        todo.extend(by_key[key].deps)
+    return [d for d in distributions if d.key in keep]
+
+
 def distributions_from_report(
     report: Mapping[str, Any],
     requirements: list[Requirement],
     sha256_of: Callable[[str], str],
     extra_urls: Mapping[str, str] | None = None,
+    target_markers: Mapping[str, str] | None = None,
 ) -> list[Distribution]:
     """Turns pip's `install --dry-run --report` JSON into locked distributions.
 
     ``sha256_of(url)`` is called only for files the index gave no hash for (a local
     find-links folder). ``extra_urls`` maps a normalized name to a URL prefix that also
     serves the same file (e.g. a vendor index for a local wheel), tried after the first.
+    ``target_markers`` overrides marker values (platform_machine, ...) when the lock is
+    for another machine; dependencies are then evaluated for it and the result pruned.
     """
     from packaging.requirements import Requirement as PkgRequirement
 
     extra_urls = extra_urls or {}
-    environment = report.get("environment", {})
+    environment = dict(report.get("environment", {}), **(target_markers or {}))
     direct = {r.key for r in requirements}
     out: list[Distribution] = []
     for item in report["install"]:
@@ -197,6 +235,8 @@ def distributions_from_report(
                 direct=key in direct,
             )
         )
+    if target_markers:
+        out = prune(out, direct)
     return sorted(out, key=lambda d: d.key)
 
 
@@ -210,9 +250,10 @@ def render(
     platform: str,
     python_version: str,
     command: str,
+    excluded: Mapping[str, str] | None = None,
 ) -> str:
     """The lock file's bytes: sorted and stable, so a regeneration with no change is no diff."""
-    lock = {
+    lock: dict[str, Any] = {
         "version": LOCK_FORMAT_VERSION,
         "generated_by": command,
         "requirements_sha256": requirements_sha256(requirements_text),
@@ -220,6 +261,9 @@ def render(
         "python_version": python_version,
         "packages": {d.key: d.to_json() for d in sorted(distributions, key=lambda d: d.key)},
     }
+    if excluded:
+        # Requirements left out of this platform's lock, with the reason (e.g. no wheel).
+        lock["excluded"] = {normalize(k): v for k, v in excluded.items()}
     return json.dumps(lock, indent=2, sort_keys=True) + "\n"
 
 
@@ -247,8 +291,16 @@ def check_consistency(requirements_text: str, lock: Mapping[str, Any], regenerat
     if lock.get("requirements_sha256") != requirements_sha256(requirements_text):
         problems.append("requirements.in changed since the lock was written" + fix)
     packages: Mapping[str, Any] = lock.get("packages", {})
+    excluded: Mapping[str, str] = lock.get("excluded", {})
     requirements = parse_requirements_in(requirements_text)
+    for key in excluded:
+        if key not in {r.key for r in requirements}:
+            problems.append(f"{key}: excluded in the lock but not in requirements.in" + fix)
     for req in requirements:
+        if req.key in excluded:
+            if req.key in packages:
+                problems.append(f"{req.name}: excluded, yet in the lock" + fix)
+            continue
         entry = packages.get(req.key)
         if entry is None:
             problems.append(f"{req.name} is in requirements.in but not in the lock" + fix)

@@ -156,3 +156,52 @@ class RenderAndCheckTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+def _item(name: str, requires: list[str]) -> dict:
+    return {
+        "metadata": {"name": name, "version": "1.0", "requires_dist": requires},
+        "download_info": {"url": f"https://files.example/{name}-1.0-py3-none-any.whl",
+                          "archive_info": {"hashes": {"sha256": "d" * 64}}},
+    }
+
+
+class OtherPlatformTest(unittest.TestCase):
+    """A lock for another machine: markers evaluated for it, not for the host."""
+
+    def report(self, names: list[str]) -> dict:
+        items = {
+            "app": _item("app", ['hostonly; platform_machine == "x86_64"', 'armonly; platform_machine == "aarch64"']),
+            "hostonly": _item("hostonly", []),
+            "armonly": _item("armonly", []),
+        }
+        return {"environment": {"platform_machine": "x86_64", "sys_platform": "linux"},
+                "install": [items[n] for n in names]}
+
+    def test_pruned_for_the_target(self) -> None:
+        reqs = lockfile.parse_requirements_in("app==1.0\n")
+        dists = lockfile.distributions_from_report(self.report(["app", "hostonly", "armonly"]), reqs, hash_local, {},
+                                                   lockfile.TARGET_MARKERS["linux_arm64"])
+        self.assertEqual([d.key for d in dists], ["app", "armonly"])
+        self.assertEqual(dists[0].deps, ["armonly"])
+        # Without target markers (a host lock) nothing changes.
+        dists = lockfile.distributions_from_report(self.report(["app", "hostonly"]), reqs, hash_local)
+        self.assertEqual([d.key for d in dists], ["app", "hostonly"])
+
+    def test_missing_target_dependency_is_named(self) -> None:
+        reqs = lockfile.parse_requirements_in("app==1.0\n")
+        with self.assertRaisesRegex(lockfile.LockError, "armonly is needed on the target platform \\(by app\\)"):
+            lockfile.distributions_from_report(self.report(["app", "hostonly"]), reqs, hash_local, {},
+                                               lockfile.TARGET_MARKERS["linux_arm64"])
+
+    def test_excluded_requirement(self) -> None:
+        text = "app==1.0\ntorch==2.13.0\n"
+        reqs = [r for r in lockfile.parse_requirements_in(text) if r.key != "torch"]
+        dists = lockfile.distributions_from_report(self.report(["app", "armonly"]), reqs, hash_local, {},
+                                                   lockfile.TARGET_MARKERS["linux_arm64"])
+        lock = json.loads(lockfile.render(dists, text, "linux_arm64", "3.11", "regen", {"torch": "no wheel"}))
+        self.assertEqual(lock["excluded"], {"torch": "no wheel"})
+        self.assertEqual(lockfile.check_consistency(text, lock, "regen"), [])
+        del lock["excluded"]
+        self.assertEqual(lockfile.check_consistency(text, lock, "regen"),
+                         ["torch is in requirements.in but not in the lock; run `regen`"])

@@ -36,7 +36,24 @@ def parse_lock(content, lock_hint):
                 ))
     return lock
 
-def distribution_kwargs(lock, hub, sdist_builds, python, lock_hint):
+def closure(lock, key):
+    """`key` and every distribution it needs, transitively (sorted; cycles are fine)."""
+    seen = {}
+    todo = [key]
+
+    # Starlark has no while loop: at most one step per locked distribution.
+    for _ in range(len(lock["packages"]) + 1):
+        if not todo:
+            break
+        next_todo = []
+        for k in todo:
+            if k not in seen:
+                seen[k] = True
+                next_todo.extend(lock["packages"][k]["deps"])
+        todo = next_todo
+    return sorted(seen.keys())
+
+def distribution_kwargs(lock, hub, sdist_builds, python, lock_hint, install = True):
     """One dict of `pypi_distribution` arguments per locked distribution, sorted by key."""
     builds = {normalize_name(k): v for k, v in sdist_builds.items()}
     out = []
@@ -55,5 +72,6 @@ def distribution_kwargs(lock, hub, sdist_builds, python, lock_hint):
             "build": builds.get(key, ""),
             "python": python,
             "lock_hint": lock_hint,
+            "install": install,
         })
     return out

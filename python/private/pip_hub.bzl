@@ -6,7 +6,7 @@ It holds one alias per locked distribution (to `@pypi__<name>//:pkg`) and a gene
 shape of rules_python's `pip_parse`): changing one pin refetches one package.
 """
 
-load(":lock.bzl", "distribution_kwargs", "parse_lock")
+load(":lock.bzl", "closure", "distribution_kwargs", "parse_lock")
 load(":names.bzl", "spoke_name")
 load(":versions.bzl", "RULES_REPO")
 
@@ -52,11 +52,33 @@ alias(
 )
 '''
 
+_WHEELS_ONLY_BUILD = '''\
+package(default_visibility = ["//visibility:public"])
+
+# {name} {version} for {platform}: the wheel file (installed into image layers by
+# py_wheel_layer, never imported by the build).
+alias(
+    name = "{key}",
+    actual = "@{spoke}//:whl",
+)
+
+alias(
+    name = "whl",
+    actual = "@{spoke}//:whl",
+)
+
+# The wheel and the wheels of everything it needs, transitively.
+filegroup(
+    name = "closure",
+    srcs = {closure},
+)
+'''
+
 def _impl(rctx):
     lock_hint = str(rctx.attr.lock)
     lock = parse_lock(rctx.read(rctx.attr.lock), lock_hint)
     hub = rctx.attr.name
-    kwargs = distribution_kwargs(lock, hub, rctx.attr.sdist_builds, rctx.attr.python, lock_hint)
+    kwargs = distribution_kwargs(lock, hub, rctx.attr.sdist_builds, rctx.attr.python, lock_hint, not rctx.attr.wheels_only)
     keys = sorted(lock["packages"].keys())
     rctx.file("requirements.bzl", _REQUIREMENTS_BZL.format(
         lock = lock_hint,
@@ -67,6 +89,17 @@ def _impl(rctx):
         all_requirements = repr(["@{}//{}".format(hub, k) for k in keys]),
     ))
     for key in keys:
+        if rctx.attr.wheels_only:
+            entry = lock["packages"][key]
+            rctx.file(key + "/BUILD.bazel", _WHEELS_ONLY_BUILD.format(
+                name = entry["name"],
+                version = entry["version"],
+                platform = lock.get("platform", "?"),
+                key = key,
+                spoke = spoke_name(hub, key),
+                closure = repr(["@{}//:whl".format(spoke_name(hub, k)) for k in closure(lock, key)]),
+            ))
+            continue
         content = _ALIAS_BUILD.format(key = key, spoke = spoke_name(hub, key))
         if lock["packages"][key]["kind"] == "wheel":
             content += _WHL_ALIAS.format(spoke = spoke_name(hub, key))
@@ -81,5 +114,6 @@ pip_hub = repository_rule(
         "lock": attr.label(mandatory = True, allow_single_file = [".json"], doc = "The JSON lock written by //python/lock."),
         "sdist_builds": attr.string_dict(doc = "Distribution name -> label of the rule that compiles its sdist."),
         "python": attr.string(mandatory = True, doc = "Interpreter for the installer and the byte-compiler."),
+        "wheels_only": attr.bool(doc = "A lock for another platform: `@hub//<name>` is the wheel file, `@hub//<name>:closure` it and its dependencies' wheels; nothing is installed or importable."),
     },
 )

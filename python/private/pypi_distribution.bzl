@@ -69,11 +69,30 @@ def download_verified(rctx, urls, output, sha256, what, lock_hint):
         urls = urls,
     ))
 
+_WHEEL_ONLY_BUILD = '''\
+# Generated for {name} {version}: the wheel file only (a lock for another platform; it is
+# installed into image layers, never imported by the build). Do not edit.
+package(default_visibility = ["//visibility:public"])
+
+exports_files(["{filename}"])
+
+filegroup(
+    name = "whl",
+    srcs = ["{filename}"],
+)
+'''
+
 def _impl(rctx):
     what = _where(rctx)
     hint = rctx.attr.lock_hint
     rctx.report_progress("Fetching " + what)
     download_verified(rctx, rctx.attr.urls, rctx.attr.filename, rctx.attr.sha256, what, hint)
+
+    if not rctx.attr.install:
+        if rctx.attr.kind != "wheel":
+            fail("{} is locked as a source distribution in {}, a wheels-only lock: pick a version with a wheel for this platform".format(what, hint))
+        rctx.file("BUILD.bazel", _WHEEL_ONLY_BUILD.format(name = rctx.attr.dist_name, version = rctx.attr.version, filename = rctx.attr.filename))
+        return
 
     if rctx.attr.kind == "sdist":
         if not rctx.attr.build:
@@ -144,6 +163,7 @@ pypi_distribution = repository_rule(
         "build": attr.string(doc = "For an sdist: the label of the rule that compiles it; `pkg` aliases it."),
         "python": attr.string(mandatory = True, doc = "The interpreter that runs the installer (the toolchain's)."),
         "lock_hint": attr.string(default = "the Python lock file", doc = "How error messages name the lock file."),
+        "install": attr.bool(default = True, doc = "False: only download the wheel (`:whl`), for a lock of another platform."),
         "_tool": attr.label(default = Label("//python/private:install_wheel.py"), allow_single_file = True),
     },
 )

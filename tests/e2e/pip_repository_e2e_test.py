@@ -10,7 +10,9 @@ involved. Checked:
 - a wrong sha256: the error names the distribution and shows both hashes;
 - no sha256: the error prints the exact line to pin;
 - requirement() of an unlocked name: the error names it and says how to add it;
-- the server gone: the error names the distribution and how to work offline.
+- the server gone: the error names the distribution and how to work offline;
+- a wheels-only hub (a lock for another platform, for image layers): the wheel file and
+  its closure are targets; a wrong sha256 names the distribution there too.
 """
 
 from __future__ import annotations
@@ -137,6 +139,9 @@ load("@cecaiserve//python:defs.bzl", "pip_repository")
 pip_repository(name = "pypi", lock = "//:lock.json")
 load("@pypi//:requirements.bzl", "install_deps")
 install_deps()
+pip_repository(name = "pypi_arm", lock = "//:lock_arm.json", wheels_only = True)
+load("@pypi_arm//:requirements.bzl", arm_deps = "install_deps")
+arm_deps()
 """
         )
         (ws / ".bazelrc").write_text(
@@ -144,6 +149,7 @@ install_deps()
             f"build --distdir={cls.distdir}\n"
             "test --test_output=errors\n"
         )
+        cls.write_lock(cls.sha, name="lock_arm.json")
         (ws / "uses_demo_test.py").write_text("import demo_pkg\nassert demo_pkg.ANSWER == 42, demo_pkg.ANSWER\n")
         cls.write_build("demo-pkg")
 
@@ -155,7 +161,8 @@ py_test(name = "uses_demo_test", srcs = ["uses_demo_test.py"], deps = [requireme
 """
         )
 
-    def write_lock(self, sha256: str, urls: list[str] | None = None) -> None:
+    @classmethod
+    def write_lock(cls, sha256: str, urls: list[str] | None = None, name: str = "lock.json") -> None:
         lock = {
             "version": 1,
             "generated_by": "test",
@@ -167,7 +174,7 @@ py_test(name = "uses_demo_test", srcs = ["uses_demo_test.py"], deps = [requireme
                     "name": "demo-pkg",
                     "version": "1.0",
                     "filename": WHEEL,
-                    "urls": urls or [self.url],
+                    "urls": urls or [cls.url],
                     "sha256": sha256,
                     "kind": "wheel",
                     "deps": [],
@@ -175,7 +182,7 @@ py_test(name = "uses_demo_test", srcs = ["uses_demo_test.py"], deps = [requireme
                 }
             },
         }
-        (self.ws / "lock.json").write_text(json.dumps(lock, indent=2))
+        (cls.ws / name).write_text(json.dumps(lock, indent=2))
 
     @classmethod
     def bazel(cls, *args: str, check: bool = True) -> subprocess.CompletedProcess:
@@ -227,6 +234,21 @@ py_test(name = "uses_demo_test", srcs = ["uses_demo_test.py"], deps = [requireme
         err = self.expect_failure("build", "//:uses_demo_test")
         self.assertIn(f"could not download demo-pkg 1.0 ({WHEEL})", err)
         self.assertIn("--distdir", err)
+
+
+    def test_6_wheels_only_hub(self) -> None:
+        self.write_lock(self.sha, name="lock_arm.json")
+        self.bazel("build", "@pypi_arm//demo_pkg", "@pypi_arm//demo_pkg:closure")
+        out = Path(self.bazel("info", "output_base").stdout.strip()) / "external" / "pypi_arm__demo_pkg" / WHEEL
+        self.assertEqual(hashlib.sha256(out.read_bytes()).hexdigest(), self.sha)
+        self.write_lock("0" * 64, name="lock_arm.json")
+        try:
+            err = self.expect_failure("build", "@pypi_arm//demo_pkg:closure")
+        finally:
+            self.write_lock(self.sha, name="lock_arm.json")
+        self.assertIn(f"sha256 mismatch for demo-pkg 1.0 ({WHEEL})", err)
+        self.assertIn("lock_arm.json", err)
+        self.assertIn(self.sha, err)
 
 
 if __name__ == "__main__":

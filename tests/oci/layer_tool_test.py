@@ -178,6 +178,42 @@ class LayerToolTest(unittest.TestCase):
         self.assertIn("//e:vil", result.stderr)
         self.assertIn("'..'", result.stderr)
 
+    def test_identical_files_become_hard_links(self) -> None:
+        work = self.tmp / "dedupe"
+        src = work / "src"
+        (src / "lib").mkdir(parents=True)
+        payload = os.urandom(70_000)
+        for name in ("libx.so.1.2", "libx.so.1", "libx.so"):  # what a wheel ships: three copies
+            (src / "lib" / name).write_bytes(payload)
+        (src / "lib" / "other.so").write_bytes(os.urandom(70_000))  # same size, other bytes
+        (src / "lib" / "empty1").write_bytes(b"")
+        (src / "lib" / "empty2").write_bytes(b"")
+        spec = {"entries": [{"dest": "/opt/lib", "src": str(src / "lib"), "origin": "//w:lib"}], "compress": "none"}
+        result, out, desc = run_tool(spec, work)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        with tarfile.open(out) as tar:
+            members = {m.name: m for m in tar.getmembers()}
+            # The first path in sorted order keeps the bytes; later ones link to it.
+            self.assertTrue(members["opt/lib/libx.so"].isfile())
+            for name in ("opt/lib/libx.so.1", "opt/lib/libx.so.1.2"):
+                self.assertTrue(members[name].islnk(), name)
+                self.assertEqual(members[name].linkname, "opt/lib/libx.so")
+                self.assertEqual(tar.extractfile(name).read(), payload)
+            self.assertTrue(members["opt/lib/other.so"].isfile())
+            self.assertTrue(members["opt/lib/empty1"].isfile() and members["opt/lib/empty2"].isfile())
+        self.assertLess(out.stat().st_size, 3 * 70_000)
+        # Extracted by a real tar, the links share one inode.
+        extract = work / "x"
+        extract.mkdir()
+        subprocess.run(["tar", "-xf", str(out), "-C", str(extract)], check=True)
+        self.assertEqual((extract / "opt/lib/libx.so").stat().st_ino, (extract / "opt/lib/libx.so.1").stat().st_ino)
+        # dedupe = False keeps three copies.
+        spec["dedupe"] = False
+        result, out, _ = run_tool(spec, work)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        with tarfile.open(out) as tar:
+            self.assertFalse(any(m.islnk() for m in tar.getmembers()))
+
     def test_describe_prebuilt_tar(self) -> None:
         blob, desc = self.build("d", 1, 0o022, "gzip", "UTC")
         out = self.tmp / "d" / "described.json"

@@ -7,15 +7,26 @@
   found while writing (a file over a file of a directory) fail naming the path and
   both sources;
 - an image built for a CPU the rules do not map (ppc) fails naming the target and
-  the `architecture` attribute.
+  the `architecture` attribute;
+- Debian packages from a lock, served by a mirror on 127.0.0.1 (--repo_env=DEBIAN_MIRROR):
+  a debian_rootfs layer is built from them; a .deb whose bytes differ from the lock's
+  sha256 fails naming the package, version, architecture and both hashes.
 """
 
 from __future__ import annotations
 
+import functools
+import hashlib
+import http.server
+import json
 import os
 import subprocess
+import tarfile
+import threading
 import unittest
 from pathlib import Path
+
+from tests.oci.debtools import make_deb
 
 BUILD = """
 load("@cecaiserve//oci:defs.bzl", "oci_image", "oci_layer")
@@ -58,6 +69,10 @@ platform(
     constraint_values = ["@platforms//os:linux", "@platforms//cpu:ppc"],
 )
 
+load("@cecaiserve//oci:debian.bzl", "debian_rootfs")
+
+debian_rootfs(name = "rootfs", debs = ["@debs//:amd64"], architecture = "amd64", tags = ["manual"])
+
 platform_transition_filegroup(
     name = "image_ppc",
     srcs = [":image"],
@@ -84,8 +99,26 @@ local_repository(name = "rules_cc", path = "{root}/bazel/stubs/rules_cc")
 local_repository(name = "rules_java", path = "{root}/bazel/stubs/rules_java")
 local_repository(name = "remote_coverage_tools", path = "{root}/bazel/stubs/remote_coverage_tools")
 register_toolchains("@cecaiserve//python:system_python_toolchain")
+load("@cecaiserve//oci:debian.bzl", "debian_packages")
+debian_packages(name = "debs", lock = "//:deb_lock.json")
+load("@debs//:packages.bzl", "install_deps")
+install_deps()
 """)
-        (cls.ws / ".bazelrc").write_text("build --nosandbox_debug --incompatible_strict_action_env\n")
+        # A Debian mirror on 127.0.0.1 holding one package.
+        mirror = cls.tmp / "mirror"
+        pool = mirror / "pool/main/d/demo"
+        pool.mkdir(parents=True)
+        deb = make_deb(pool, "demo", "amd64", [("./usr/share/demo/hello.txt", "f", b"hello\n", 0o644)])
+        cls.deb_sha = hashlib.sha256(deb.read_bytes()).hexdigest()
+        handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(mirror))
+        handler.log_message = lambda *a: None
+        cls.mirror = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        threading.Thread(target=cls.mirror.serve_forever, daemon=True).start()
+        cls.write_deb_lock(cls.deb_sha)
+        (cls.ws / ".bazelrc").write_text(
+            "build --nosandbox_debug --incompatible_strict_action_env\n"
+            f"build --repo_env=DEBIAN_MIRROR=http://127.0.0.1:{cls.mirror.server_address[1]}\n"
+        )
         (cls.ws / "BUILD.bazel").write_text(BUILD)
         (cls.ws / "x.txt").write_text("x\n")
         (cls.ws / "run.sh").write_text("#!/bin/sh\necho run\n")
@@ -96,6 +129,14 @@ register_toolchains("@cecaiserve//python:system_python_toolchain")
     def tearDownClass(cls) -> None:
         for root in cls.roots:
             cls.bazel(root, "shutdown", check=False)
+        cls.mirror.shutdown()
+
+    @classmethod
+    def write_deb_lock(cls, sha256: str) -> None:
+        entry = {"name": "demo", "version": "1.0", "architecture": "amd64", "size": 1,
+                 "filename": "pool/main/d/demo/demo_1.0_amd64.deb", "sha256": sha256}
+        (cls.ws / "deb_lock.json").write_text(json.dumps(
+            {"version": 1, "architectures": {"amd64": {"packages": [entry], "dropped": [], "indexes": {}}}}))
 
     @classmethod
     def bazel(cls, root: Path, *args: str, check: bool = True, tz: str = "UTC", umask: int = 0o022):
@@ -152,6 +193,28 @@ register_toolchains("@cecaiserve//python:system_python_toolchain")
         self.assertNotEqual(result.returncode, 0)
         self.assertIn("oci_image //:image: architecture:", result.stderr)
         self.assertIn("x86_64 -> amd64, arm64 -> arm64/v8", result.stderr)
+
+
+    def test_5_debian_rootfs_from_a_mirror(self) -> None:
+        root = self.tmp / "root_a"
+        self.bazel(root, "build", "//:rootfs")
+        bin_dir = Path(self.bazel(root, "info", "bazel-bin").stdout.strip())
+        with tarfile.open(bin_dir / "rootfs.tar.gz") as tar:
+            self.assertEqual(tar.extractfile("usr/share/demo/hello.txt").read(), b"hello\n")
+            self.assertIn(b"Package: demo\nStatus: install ok installed", tar.extractfile("var/lib/dpkg/status").read())
+
+    def test_6_deb_with_other_bytes_is_named(self) -> None:
+        wrong = "0" * 64
+        self.write_deb_lock(wrong)
+        try:
+            result = self.bazel(self.tmp / "root_a", "build", "//:rootfs", check=False)
+        finally:
+            self.write_deb_lock(self.deb_sha)
+        self.assertNotEqual(result.returncode, 0)
+        self.assertIn("sha256 mismatch for Debian package demo 1.0 (amd64):", result.stderr)
+        self.assertIn("//:deb_lock.json: " + wrong, result.stderr)
+        self.assertIn("served:   " + self.deb_sha, result.stderr)
+        self.assertIn("pool/main/d/demo/demo_1.0_amd64.deb", result.stderr)
 
 
 if __name__ == "__main__":

@@ -36,7 +36,8 @@ def free_port() -> int:
 class LocalRegistry:
     """Debian's docker-registry (the distribution registry) on 127.0.0.1, storage in `root`."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, auth: str = "") -> None:
+        """`auth`: the config's `auth:` section body (htpasswd or token), indented by 2."""
         self.root = root
         self.port = free_port()
         self.host = f"127.0.0.1:{self.port}"
@@ -47,6 +48,7 @@ class LocalRegistry:
             "log:\n  level: info\n  accesslog:\n    disabled: false\n"
             f"storage:\n  filesystem:\n    rootdirectory: {root / 'storage'}\n  delete:\n    enabled: true\n"
             f"http:\n  addr: 127.0.0.1:{self.port}\n"
+            + (f"auth:\n{auth}" if auth else "")
         )
         self.log_path = root / "registry.log"
         self.log = open(self.log_path, "w")

@@ -8,12 +8,17 @@ oci_image never reads a layer again.
 Determinism: entries sorted by path, parent directories emitted, mtime 0, uid/gid
 fixed, empty owner names, mode 0755 for directories and executables and 0644 for
 other files (executable: exec bit and an ELF or #! header), PAX headers only for long names, gzip header without time or name.
+
+Identical files (same bytes and mode) are stored once: every later path, in sorted
+order, becomes a hard link to the first (`dedupe`, on by default). Only files whose size
+another file shares are hashed, so a layer of distinct multi-GB weights is read once.
 """
 
 from __future__ import annotations
 
 import argparse
 import gzip
+import hashlib
 import json
 import os
 import stat
@@ -146,8 +151,42 @@ def build_layout(spec: dict) -> Layout:
     return layout
 
 
-def write_layer(layout: Layout, out: str, compress: str, level: int, uid: int, gid: int) -> dict:
+def file_sha256(path: str) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb", buffering=0) as f:
+        while chunk := f.read(CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def duplicates(entries: dict[str, Entry]) -> dict[str, str]:
+    """path -> the earlier path (sorted order) with the same bytes and mode, for hard links.
+
+    Deterministic: it depends on content only, never on inode numbers or on how Bazel
+    materialized the inputs. Empty files are left alone (a link saves nothing).
+    """
+    by_size: dict[tuple[int, int], list[str]] = {}
+    for path in sorted(entries):
+        e = entries[path]
+        if e.kind == "file" and e.size > 0:
+            by_size.setdefault((e.size, e.mode), []).append(path)
+    links: dict[str, str] = {}
+    for paths in by_size.values():
+        if len(paths) < 2:
+            continue
+        first_by_hash: dict[str, str] = {}
+        for path in paths:
+            h = file_sha256(entries[path].src)
+            if h in first_by_hash:
+                links[path] = first_by_hash[h]
+            else:
+                first_by_hash[h] = path
+    return links
+
+
+def write_layer(layout: Layout, out: str, compress: str, level: int, uid: int, gid: int, dedupe: bool = True) -> dict:
     """Writes the blob; returns its descriptor (digest, size, diff_id, mediaType)."""
+    links = duplicates(layout.entries) if dedupe else {}
     with open(out, "wb") as f:
         blob = HashingWriter(f)
         gz: Optional[GzipWriter] = GzipWriter(blob, level) if compress == "gzip" else None
@@ -159,6 +198,8 @@ def write_layer(layout: Layout, out: str, compress: str, level: int, uid: int, g
                 tar.add_dir(path, e.mode)
             elif e.kind == "symlink":
                 tar.add_symlink(path, e.target)
+            elif path in links:
+                tar.add_hardlink(path, links[path], e.mode)
             else:
                 tar.add_file(path, e.src, e.mode, e.size)
         tar.close()
@@ -191,7 +232,7 @@ def describe(path: str) -> dict:
 
 def main(argv: Optional[list[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--spec", help="JSON: entries, symlinks, empty_dirs, compress, level, uid, gid")
+    parser.add_argument("--spec", help="JSON: entries, symlinks, empty_dirs, compress, level, uid, gid, dedupe")
     parser.add_argument("--out", help="the layer blob to write")
     parser.add_argument("--describe", help="a prebuilt .tar/.tar.gz to describe instead")
     parser.add_argument("--descriptor", required=True, help="where to write the descriptor JSON")
@@ -205,7 +246,7 @@ def main(argv: Optional[list[str]] = None) -> int:
             layout = build_layout(spec)
             desc = write_layer(
                 layout, args.out, spec.get("compress", "gzip"), int(spec.get("level", 6)),
-                int(spec.get("uid", 0)), int(spec.get("gid", 0)),
+                int(spec.get("uid", 0)), int(spec.get("gid", 0)), bool(spec.get("dedupe", True)),
             )
     except LayerError as e:
         print(f"oci_layer: {e}", file=sys.stderr)

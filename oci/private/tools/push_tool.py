@@ -17,10 +17,8 @@ Each request is printed as `HEAD|POST|PUT <what> <digest> -> <status>` and a sum
 from __future__ import annotations
 
 import argparse
-import base64
 import json
 import os
-import re
 import sys
 import urllib.error
 import urllib.parse
@@ -29,6 +27,7 @@ from typing import Optional
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import ocilayout as ol  # noqa: E402
+from registry import RegistryError, api_host, basic_header, credentials, fetch_token, parse_challenge  # noqa: E402
 
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "[::1]")
 
@@ -47,30 +46,6 @@ def split_repository(repository: str) -> tuple[str, str]:
     return host, path
 
 
-def credentials(host: str) -> Optional[tuple[str, str]]:
-    user, password = os.environ.get("REGISTRY_USER"), os.environ.get("REGISTRY_PASSWORD")
-    if user and password:
-        return user, password
-    folder = os.environ.get("DOCKER_CONFIG") or os.path.join(os.path.expanduser("~"), ".docker")
-    path = os.path.join(folder, "config.json")
-    if not os.path.exists(path):
-        return None
-    with open(path) as f:
-        auths = json.load(f).get("auths", {})
-    for key in (host, "https://" + host, "http://" + host, "https://" + host + "/v1/", "https://" + host + "/v2/"):
-        entry = auths.get(key)
-        if entry and entry.get("auth"):
-            user, _, password = base64.b64decode(entry["auth"]).decode().partition(":")
-            return user, password
-    return None
-
-
-def parse_challenge(header: str) -> tuple[str, dict[str, str]]:
-    scheme, _, rest = header.partition(" ")
-    params = dict(re.findall(r'(\w+)="([^"]*)"', rest))
-    return scheme.lower(), params
-
-
 class NoRedirect(urllib.request.HTTPRedirectHandler):
     def redirect_request(self, *args, **kwargs):  # noqa: D401 - urllib's signature
         return None
@@ -84,7 +59,7 @@ class Registry:
         hostname = self.host.rsplit(":", 1)[0] if not self.host.startswith("[") else self.host.split("]")[0] + "]"
         if insecure and hostname not in LOCAL_HOSTS:
             raise PushError(f"--insecure (plain http) is allowed only for {', '.join(LOCAL_HOSTS)}, not {self.host}")
-        self.base = f"{'http' if insecure else 'https'}://{self.host}"
+        self.base = f"{'http' if insecure else 'https'}://{api_host(self.host)}"
         self.auth_header: Optional[str] = None
         self.creds = credentials(self.host)
         self.opener = urllib.request.build_opener()
@@ -119,24 +94,13 @@ class Registry:
             if not self.creds:
                 raise PushError(f"{self.host} wants a user and password: set REGISTRY_USER/REGISTRY_PASSWORD "
                                 "or log in (docker/podman login) so ~/.docker/config.json has it")
-            self.auth_header = "Basic " + base64.b64encode(":".join(self.creds).encode()).decode()
+            self.auth_header = basic_header(self.creds)
             return True
         if scheme == "bearer" and params.get("realm"):
-            query = {"scope": f"repository:{self.path}:pull,push"}
-            if params.get("service"):
-                query["service"] = params["service"]
-            headers = {}
-            if self.creds:
-                headers["Authorization"] = "Basic " + base64.b64encode(":".join(self.creds).encode()).decode()
-            url = params["realm"] + ("&" if "?" in params["realm"] else "?") + urllib.parse.urlencode(query)
             try:
-                with urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=60) as resp:
-                    body = json.load(resp)
-            except urllib.error.HTTPError as e:
-                raise PushError(f"token request to {params['realm']} failed: HTTP {e.code}") from None
-            token = body.get("token") or body.get("access_token")
-            if not token:
-                raise PushError(f"token response from {params['realm']} has no token")
+                token = fetch_token(params, f"repository:{self.path}:pull,push", self.creds)
+            except RegistryError as e:
+                raise PushError(str(e)) from None
             self.auth_header = "Bearer " + token
             return True
         return False

@@ -83,14 +83,14 @@ class TarWriter:
         self.mtime = mtime
         self.written = 0
 
-    def _header(self, name: str, kind: bytes, mode: int, size: int = 0, linkname: str = "") -> None:
+    def _header(self, name: str, kind: bytes, mode: int, size: int = 0, linkname: str = "",
+                owner: Optional[tuple[int, int]] = None) -> None:
         info = tarfile.TarInfo(name)
         info.type = kind
         info.mode = mode
         info.size = size
         info.linkname = linkname
-        info.uid = self.uid
-        info.gid = self.gid
+        info.uid, info.gid = owner if owner is not None else (self.uid, self.gid)
         info.uname = ""
         info.gname = ""
         info.mtime = self.mtime
@@ -98,15 +98,21 @@ class TarWriter:
         self.sink.write(buf)
         self.written += len(buf)
 
-    def add_dir(self, name: str, mode: int = 0o755) -> None:
-        self._header(name.rstrip("/") + "/", tarfile.DIRTYPE, mode)
+    # `owner` is (uid, gid) for one entry; None means the writer's uid and gid.
 
-    def add_symlink(self, name: str, target: str) -> None:
-        self._header(name, tarfile.SYMTYPE, 0o777, linkname=target)
+    def add_dir(self, name: str, mode: int = 0o755, owner: Optional[tuple[int, int]] = None) -> None:
+        self._header(name.rstrip("/") + "/", tarfile.DIRTYPE, mode, owner=owner)
 
-    def add_file(self, name: str, path: str, mode: int, size: int) -> None:
+    def add_symlink(self, name: str, target: str, owner: Optional[tuple[int, int]] = None) -> None:
+        self._header(name, tarfile.SYMTYPE, 0o777, linkname=target, owner=owner)
+
+    def add_hardlink(self, name: str, target: str, mode: int, owner: Optional[tuple[int, int]] = None) -> None:
+        """A hard link to `target`, an entry written earlier in this archive (no data)."""
+        self._header(name, tarfile.LNKTYPE, mode, linkname=target, owner=owner)
+
+    def add_file(self, name: str, path: str, mode: int, size: int, owner: Optional[tuple[int, int]] = None) -> None:
         """Streams `path` (whose size the caller stat'ed) into the archive."""
-        self._header(name, tarfile.REGTYPE, mode, size=size)
+        self._header(name, tarfile.REGTYPE, mode, size=size, owner=owner)
         remaining = size
         with open(path, "rb", buffering=0) as f:
             while remaining > 0:
@@ -117,8 +123,8 @@ class TarWriter:
                 remaining -= len(chunk)
         self._pad(size)
 
-    def add_bytes(self, name: str, data: bytes, mode: int = 0o644) -> None:
-        self._header(name, tarfile.REGTYPE, mode, size=len(data))
+    def add_bytes(self, name: str, data: bytes, mode: int = 0o644, owner: Optional[tuple[int, int]] = None) -> None:
+        self._header(name, tarfile.REGTYPE, mode, size=len(data), owner=owner)
         self.sink.write(data)
         self._pad(len(data))
 

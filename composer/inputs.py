@@ -145,10 +145,8 @@ def _merge(files: list[Path], required: tuple[str, ...]) -> tuple[dict[str, str]
     return env, sources
 
 
-def load_composer_inputs(root: Path) -> ComposerInputs:
-    """Reads and validates a Composer input directory (the seed's `<example>/Composer`)."""
-    if not root.is_dir():
-        raise InputError(f"{root}: no such Composer input directory")
+def load_hub(root: Path) -> tuple[str, str]:
+    """REPO and LABEL from dockerhub_config.yaml."""
     hub_path = root / "dockerhub_config.yaml"
     hub = _read_yaml(hub_path)
     for key in HUB_KEYS:
@@ -157,35 +155,52 @@ def load_composer_inputs(root: Path) -> ComposerInputs:
     repo, label = (_env_value(hub_path, k, hub[k]) for k in HUB_KEYS)
     if ":" in repo.rsplit("/", 1)[-1] or "@" in repo:
         raise InputError(f"{hub_path}: REPO={repo!r} must be a repository without a tag or digest")
+    return repo, label
 
-    global_path = root / "composer_args.yaml"
+
+def load_pair(root: Path, name: str) -> PairInputs:
+    """One AccInf-Platform folder, merged with composer_args.yaml and validated."""
+    folder = root / name
+    pair = PAIRS.get(name)
+    if pair is None:
+        raise InputError(
+            f"{folder}: unknown AccInf-Platform folder {name!r}; known: {', '.join(PAIRS)} and {CLIENT_FOLDER}"
+        )
+    required = REQUIRED_GLOBAL + REQUIRED_PAIR
+    if pair.framework == "TRF":
+        required += REQUIRED_TRF
+    if pair.hardware == "CPU":
+        required += REQUIRED_CPU
+    pair_yaml = folder / f"composer_args_{pair.name.lower()}.yaml"
+    env, sources = _merge([root / "composer_args.yaml", pair_yaml], required)
+    if not pair.uses_gguf and env.get("PRECISION", "").upper() not in ("AUTO", "FP32", "FP16", "BF16"):
+        raise InputError(
+            f"{sources['PRECISION']}: PRECISION_ARG={env['PRECISION']!r}: {pair.name} serves a Hugging Face "
+            "folder, so it takes auto, FP32, FP16 or BF16 (GGUF quantizations are for the LLAMA pairs)"
+        )
+    extra = read_requirements(folder / f"extra_pip_libraries_{pair.name.lower()}.txt")
+    return PairInputs(pair, folder, env, sources, extra)
+
+
+def load_client(root: Path) -> dict[str, str]:
+    env, _ = _merge([root / CLIENT_FOLDER / "composer_args_client.yaml"], REQUIRED_CLIENT)
+    return env
+
+
+def load_composer_inputs(root: Path) -> ComposerInputs:
+    """Reads and validates a whole Composer input directory (the seed's `<example>/Composer`)."""
+    if not root.is_dir():
+        raise InputError(f"{root}: no such Composer input directory")
+    repo, label = load_hub(root)
     pairs: dict[str, PairInputs] = {}
     client = None
     for folder in sorted(p for p in root.iterdir() if p.is_dir()):
         if folder.name == "extra_files_dir":
             continue
         if folder.name == CLIENT_FOLDER:
-            client, _ = _merge([folder / "composer_args_client.yaml"], REQUIRED_CLIENT)
+            client = load_client(root)
             continue
-        pair = PAIRS.get(folder.name)
-        if pair is None:
-            raise InputError(
-                f"{folder}: unknown AccInf-Platform folder {folder.name!r}; known: {', '.join(PAIRS)} and {CLIENT_FOLDER}"
-            )
-        required = REQUIRED_GLOBAL + REQUIRED_PAIR
-        if pair.framework == "TRF":
-            required += REQUIRED_TRF
-        if pair.hardware == "CPU":
-            required += REQUIRED_CPU
-        pair_yaml = folder / f"composer_args_{pair.name.lower()}.yaml"
-        env, sources = _merge([global_path, pair_yaml], required)
-        if pair.uses_gguf is False and env.get("PRECISION", "").upper() not in ("AUTO", "FP32", "FP16", "BF16"):
-            raise InputError(
-                f"{sources['PRECISION']}: PRECISION_ARG={env['PRECISION']!r}: {pair.name} serves a Hugging Face "
-                "folder, so it takes auto, FP32, FP16 or BF16 (GGUF quantizations are for the LLAMA pairs)"
-            )
-        extra = read_requirements(folder / f"extra_pip_libraries_{pair.name.lower()}.txt")
-        pairs[pair.name] = PairInputs(pair, folder, env, sources, extra)
+        pairs[folder.name] = load_pair(root, folder.name)
     if not pairs:
         raise InputError(f"{root}: no AccInf-Platform folders (expected some of {', '.join(PAIRS)})")
 

@@ -44,13 +44,15 @@ _VARIANT = {
     "//conditions:default": "",
 }
 
-def oci_image(name, architecture = None, variant = None, **kwargs):
+def oci_image(name, architecture = None, variant = None, env = None, labels = None, **kwargs):
     """oci_image whose architecture and variant default to the target platform's.
 
     Args:
       name: the target; outputs the layout directory `name` and `name.digest`.
       architecture: the OCI architecture; default: amd64 on x86_64, arm64 on arm64.
       variant: the CPU variant; default: v8 on arm64, none elsewhere.
+      env: a dict, or (as in rules_oci) the label of a file of KEY=VALUE lines.
+      labels: a dict, or the label of a file of KEY=VALUE lines.
       **kwargs: the rule's attributes (base, tars, entrypoint, cmd, env, labels,
         annotations, workdir, user, exposed_ports, os) and common ones (tags, ...).
     """
@@ -60,6 +62,14 @@ def oci_image(name, architecture = None, variant = None, **kwargs):
             variant = select(_VARIANT)
     if variant == None:
         variant = ""
+    if type(env) == "string":
+        kwargs["env_file"] = env
+    elif env != None:
+        kwargs["env"] = env
+    if type(labels) == "string":
+        kwargs["labels_file"] = labels
+    elif labels != None:
+        kwargs["labels"] = labels
     _oci_image(
         name = name,
         architecture = architecture,

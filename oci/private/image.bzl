@@ -70,6 +70,10 @@ def _oci_image_impl(ctx):
         if not number.isdigit() or proto not in ("", "tcp", "udp", "sctp"):
             fail("oci_image %s: exposed_ports: %r is not PORT or PORT/tcp|udp|sctp" % (ctx.label, port))
 
+    for f in (ctx.file.env_file, ctx.file.labels_file, ctx.file.exposed_ports_file):
+        if f:
+            inputs.append(f)
+
     spec = ctx.actions.declare_file(ctx.label.name + ".image_spec.json")
     ctx.actions.write(spec, json.encode({
         "label": str(ctx.label),
@@ -83,10 +87,13 @@ def _oci_image_impl(ctx):
             "entrypoint": ctx.attr.entrypoint if ctx.attr.entrypoint else None,
             "cmd": ctx.attr.cmd if ctx.attr.cmd else None,
             "env": ctx.attr.env,
+            "env_file": ctx.file.env_file.path if ctx.file.env_file else None,
             "labels": ctx.attr.labels,
+            "labels_file": ctx.file.labels_file.path if ctx.file.labels_file else None,
             "workdir": ctx.attr.workdir,
             "user": ctx.attr.user,
             "exposed_ports": ctx.attr.exposed_ports,
+            "exposed_ports_file": ctx.file.exposed_ports_file.path if ctx.file.exposed_ports_file else None,
         },
     }))
     layout = ctx.actions.declare_directory(ctx.label.name)
@@ -119,11 +126,24 @@ oci_image = rule(
         "entrypoint": attr.string_list(doc = "The entrypoint (exec form). Setting it without `cmd` clears the base's cmd, as Docker does."),
         "cmd": attr.string_list(doc = "Default arguments (exec form)."),
         "env": attr.string_dict(doc = "Environment variables; override the base's by name. \"${NAME}\" in a value is the base's value."),
+        "env_file": attr.label(
+            allow_single_file = True,
+            doc = "A file of KEY=VALUE lines, merged over `env` (the oci_image macro passes `env = \":label\"` here, " +
+                  "as rules_oci accepts a file for env): for values another action computes.",
+        ),
         "labels": attr.string_dict(doc = "Config labels, merged over the base's."),
+        "labels_file": attr.label(
+            allow_single_file = True,
+            doc = "A file of KEY=VALUE lines, merged over `labels` (the macro passes `labels = \":label\"` here).",
+        ),
         "annotations": attr.string_dict(doc = "Manifest annotations."),
         "workdir": attr.string(doc = "The working directory."),
         "user": attr.string(doc = "The user (name, uid or uid:gid)."),
         "exposed_ports": attr.string_list(doc = "Ports, \"8080\" or \"8080/tcp\"."),
+        "exposed_ports_file": attr.label(
+            allow_single_file = True,
+            doc = "More ports, one per line, for ports another action computes (e.g. SERVER_PORT from a YAML file).",
+        ),
         "os": attr.string(default = "linux", doc = "The image's os; only \"linux\"."),
         "architecture": attr.string(doc = "amd64, arm64, ...; the oci_image macro derives it from the target platform."),
         "variant": attr.string(doc = "CPU variant, e.g. \"v8\" for arm64; the macro derives it from the target platform."),

@@ -35,7 +35,7 @@ exec "$cli" load "$@" -i "$tarball"
 """
 
 def _oci_load_impl(ctx):
-    if not ctx.attr.repo_tags:
+    if not ctx.attr.repo_tags and not ctx.file.repo_tags_file:
         fail("oci_load %s: repo_tags is empty; give at least one, e.g. repo_tags = [\"cecaiserve/gpt2:latest\"]" % ctx.label)
     for tag in ctx.attr.repo_tags:
         if ":" not in tag.rsplit("/", 1)[-1]:
@@ -52,12 +52,16 @@ def _oci_load_impl(ctx):
     args.add("--layout", layout.path)
     args.add("--out", tarball.path)
     args.add_all(ctx.attr.repo_tags, before_each = "--repo-tag")
+    inputs = [layout]
+    if ctx.file.repo_tags_file:
+        args.add("--repo-tags-file", ctx.file.repo_tags_file)
+        inputs.append(ctx.file.repo_tags_file)
     if ctx.attr.architecture:
         args.add("--architecture", ctx.attr.architecture)
     ctx.actions.run(
         executable = ctx.executable._tool,
         arguments = [args],
-        inputs = [layout],
+        inputs = inputs,
         outputs = [tarball],
         mnemonic = "OciLoadTarball",
         progress_message = "Writing docker-archive %s" % tarball.short_path,
@@ -67,7 +71,7 @@ def _oci_load_impl(ctx):
     ctx.actions.write(runner, _RUNNER.format(
         tarball_name = tarball.basename,
         tarball_rloc = rloc,
-        tags = " ".join(ctx.attr.repo_tags),
+        tags = " ".join(ctx.attr.repo_tags) + (" + the tags in " + ctx.file.repo_tags_file.short_path if ctx.file.repo_tags_file else ""),
     ), is_executable = True)
     return [DefaultInfo(
         files = depset([tarball, runner]),
@@ -82,6 +86,11 @@ oci_load = rule(
     attrs = {
         "image": attr.label(mandatory = True, doc = "The oci_image (or oci_image_index, with `architecture`) to put in the tarball."),
         "repo_tags": attr.string_list(doc = "NAME:TAG names the loaded image gets, e.g. [\"cecaiserve/gpt2:latest\"]."),
+        "repo_tags_file": attr.label(
+            allow_single_file = True,
+            doc = "A file of more NAME:TAG names, one per line, for tags another action computes (rules_oci " +
+                  "accepts a file for repo_tags too).",
+        ),
         "architecture": attr.string(doc = "For a multi-platform image: which one (amd64, arm64)."),
         "_tool": attr.label(default = Label("//oci/private/tools:load_tool"), executable = True, cfg = "exec"),
     },

@@ -21,7 +21,13 @@ if [[ -z "$runfiles" ]]; then
     *) runfiles="$0.runfiles" ;;
   esac
 fi
-exec "$runfiles/{tool}" --layout "$runfiles/{layout}" {defaults} "$@"
+tag_file_args=()
+if [[ -n "{tags_file}" ]]; then
+  while IFS= read -r tag; do
+    [[ -n "$tag" ]] && tag_file_args+=(--default-tag "$tag")
+  done < "$runfiles/{tags_file}"
+fi
+exec "$runfiles/{tool}" --layout "$runfiles/{layout}" {defaults} "${{tag_file_args[@]}}" "$@"
 """
 
 def _rloc(ctx, f):
@@ -51,8 +57,10 @@ def _oci_push_impl(ctx):
         tool = _rloc(ctx, ctx.executable._tool),
         layout = _rloc(ctx, layout),
         defaults = " ".join(defaults),
+        tags_file = _rloc(ctx, ctx.file.remote_tags_file) if ctx.file.remote_tags_file else "",
     ), is_executable = True)
-    runfiles = ctx.runfiles(files = [layout]).merge(ctx.attr._tool[DefaultInfo].default_runfiles)
+    extra = [ctx.file.remote_tags_file] if ctx.file.remote_tags_file else []
+    runfiles = ctx.runfiles(files = [layout] + extra).merge(ctx.attr._tool[DefaultInfo].default_runfiles)
     return [DefaultInfo(executable = runner, runfiles = runfiles)]
 
 oci_push = rule(
@@ -63,6 +71,10 @@ oci_push = rule(
         "image": attr.label(mandatory = True, doc = "The oci_image or oci_image_index to push."),
         "repository": attr.string(doc = "Default HOST[:PORT]/path; `--repository` overrides it."),
         "remote_tags": attr.string_list(doc = "Default tags; `--tag` (repeatable) overrides them."),
+        "remote_tags_file": attr.label(
+            allow_single_file = True,
+            doc = "More default tags, one per line, read when the push runs (for tags another action computes).",
+        ),
         # Under `bazel run` the tool runs on the host: target configuration is the host's.
         "_tool": attr.label(default = Label("//oci/private/tools:push_tool"), executable = True, cfg = "target"),
     },

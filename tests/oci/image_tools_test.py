@@ -111,7 +111,11 @@ class ImageToolsTest(unittest.TestCase):
         self.assertEqual(len(config["rootfs"]["diff_ids"]), 3)
         self.assertEqual(len(config["history"]), 3)
         c = config["config"]
-        self.assertEqual(c["Env"], ["GREETING=hello", "EXTRA=1", "PATH=/opt/bin:"])
+        # From a file another action wrote: env (a value may hold "="), labels, ports.
+        self.assertEqual(c["Env"], ["GREETING=hello", "EXTRA=1", "PATH=/opt/bin:", "FROM_FILE=a=b"])
+        self.assertEqual(c["Labels"]["stage"], "derived")
+        self.assertEqual(c["Labels"]["org.opencontainers.image.title"], "busybox test")  # the base's, kept
+        self.assertEqual(set(c["ExposedPorts"]), {"8080/tcp", "3000/tcp", "9400/tcp"})  # base + file
         self.assertEqual(c["Entrypoint"], ["/bin/sh", "-c"])
         self.assertEqual(c["Cmd"], ["echo derived; env"])
         self.assertEqual(c["WorkingDir"], "/opt/app")
@@ -156,6 +160,12 @@ class ImageToolsTest(unittest.TestCase):
         archive_cfg = skopeo_inspect(f"docker-archive:{tarball}", config=True)
         self.assertEqual(archive_cfg["rootfs"]["diff_ids"], image_cfg["rootfs"]["diff_ids"])
         self.assertEqual(archive_cfg["config"], image_cfg["config"])
+
+    def test_repo_tags_from_a_file(self) -> None:
+        tarball = (pick_file("LOAD_DERIVED").parent / "load_derived.tar").resolve()
+        with tarfile.open(tarball) as tar:
+            manifest = json.load(tar.extractfile("manifest.json"))
+        self.assertEqual(manifest[0]["RepoTags"], ["cecaiserve/derived:from-file"])
 
     def test_load_runner_without_docker_or_podman_prints_path(self) -> None:
         env = {"PATH": "/nonexistent", "RUNFILES_DIR": os.environ.get("RUNFILES_DIR", "")}

@@ -33,6 +33,25 @@ def merge_env(base: list[str], env: dict[str, str]) -> list[str]:
     return [f"{k}={v}" for k, v in merged.items()]
 
 
+def read_key_values(path: str) -> dict[str, str]:
+    """KEY=VALUE lines (the env/labels file format of rules_oci); blank lines skipped."""
+    values: dict[str, str] = {}
+    with open(path, encoding="utf-8") as f:
+        for number, line in enumerate(f.read().splitlines(), start=1):
+            if not line.strip():
+                continue
+            key, sep, value = line.partition("=")
+            if not sep or not key:
+                raise ValueError(f"{path}:{number}: expected KEY=VALUE, got {line!r}")
+            values[key] = value
+    return values
+
+
+def read_lines(path: str) -> list[str]:
+    with open(path, encoding="utf-8") as f:
+        return [line.strip() for line in f if line.strip()]
+
+
 def build(spec: dict[str, Any], out: str) -> str:
     want = {"os": spec["os"], "architecture": spec["architecture"], "variant": spec.get("variant", "")}
     base_config: dict[str, Any] = {}
@@ -68,6 +87,13 @@ def build(spec: dict[str, Any], out: str) -> str:
 
     cfg = dict(base_config)
     c = spec["config"]
+    # Values another action computed (e.g. from the seed's YAML files) win over attributes.
+    if c.get("env_file"):
+        c["env"] = dict(c.get("env") or {}, **read_key_values(c["env_file"]))
+    if c.get("labels_file"):
+        c["labels"] = dict(c.get("labels") or {}, **read_key_values(c["labels_file"]))
+    if c.get("exposed_ports_file"):
+        c["exposed_ports"] = list(c.get("exposed_ports") or []) + read_lines(c["exposed_ports_file"])
     if c.get("entrypoint") is not None:
         cfg["Entrypoint"] = c["entrypoint"]
         if c.get("cmd") is None:

@@ -42,10 +42,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--layout", required=True)
     parser.add_argument("--out", required=True)
     parser.add_argument("--repo-tag", action="append", default=[])
+    parser.add_argument("--repo-tags-file", help="more NAME:TAG names, one per line (computed by another action)")
     parser.add_argument("--architecture", default="", help="which image of a multi-platform layout")
     args = parser.parse_args(argv)
+    tags = list(args.repo_tag)
+    if args.repo_tags_file:
+        with open(args.repo_tags_file, encoding="utf-8") as f:
+            tags += [line.strip() for line in f if line.strip()]
+    for tag in tags:
+        if ":" not in tag.rsplit("/", 1)[-1]:
+            print(f"oci_load: repo tag {tag!r} has no tag; write it as NAME:TAG", file=sys.stderr)
+            return 1
+    if not tags:
+        print("oci_load: no repo tags", file=sys.stderr)
+        return 1
     try:
-        build(args.layout, args.out, args.repo_tag, {"architecture": args.architecture, "os": "linux"})
+        build(args.layout, args.out, tags, {"architecture": args.architecture, "os": "linux"})
     except ValueError as e:
         print(f"oci_load: {e}", file=sys.stderr)
         return 1

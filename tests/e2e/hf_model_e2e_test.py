@@ -100,7 +100,7 @@ class HfModelE2ETest(unittest.TestCase):
         sums = {}
         for line in (Path(out) / "sums.txt").read_text().splitlines():
             digest, path = line.split(maxsplit=1)
-            sums[path.split("/model/", 1)[1]] = digest
+            sums[path.split("/", 3)[3]] = digest  # external/<repo>/<model folder>/<file>
         return sums
 
     # --- tests (run in name order: later ones rely on the repository cache) ----------

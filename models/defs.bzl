@@ -6,7 +6,8 @@
 - `local_hf_model`: a model folder already on disk (WORKSPACE).
 
 Each gives one model folder that `gguf_model(model = ...)` and the server take:
-`//pkg:name` (a tree artifact) or `@name//:model` (a filegroup under `model/`).
+`//pkg:name` (a tree artifact) or `@name//:model` (a filegroup of one folder, named
+after the model).
 """
 
 load("//models/private:generated_model.bzl", _generated_model = "generated_model")

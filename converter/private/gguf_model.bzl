@@ -11,6 +11,7 @@ GgufInfo = provider(
     doc = "A GGUF model file and how it was made.",
     fields = {
         "file": "File: the .gguf",
+        "base": "File: the model's F32 GGUF it was quantized from (one per model and source)",
         "precision": "string: one of the gguf_model precisions, e.g. `Q4_K_M`",
         "source_repo": "string: Hugging Face repo id, or empty",
         "source_revision": "string: revision of source_repo, or empty",
@@ -112,6 +113,7 @@ def _impl(ctx):
         DefaultInfo(files = depset([out]), runfiles = ctx.runfiles(files = [out])),
         GgufInfo(
             file = out,
+            base = base,
             precision = ctx.attr.precision,
             source_repo = ctx.attr.source_repo,
             source_revision = ctx.attr.source_revision,

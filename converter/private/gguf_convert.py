@@ -1,4 +1,4 @@
-"""Converts a Hugging Face model folder to one GGUF file with llama.cpp's own tools.
+"""Converts a Hugging Face model folder to one GGUF file with llama.cpp's converter.
 
 Why llama.cpp's converter and not our own writer: convert_hf_to_gguf.py knows every
 architecture's tensor names, tokenizer pre-processing ids and hyper-parameters, and it
@@ -6,23 +6,20 @@ is the exact version the llama.cpp we compile expects. It is run in-process from
 sdist's vendored copy (with its vendored gguf-py first on sys.path: the gguf on PyPI
 is older and lacks what the converter uses).
 
-FP32/FP16/BF16/Q8_0 are written by the converter. Every other precision is converted to
-F32 first and then quantized by llama.cpp's C quantizer (llama_model_quantize through
-llama-cpp-python), which is what `llama-quantize` does.
+gguf_model runs this once per model, with --outtype f32, and derives every precision
+from that file with gguf_quantize.py (llama.cpp's C quantizer).
 
-Provenance: the GGUF gets `cecaiserve.precision` (and `cecaiserve.source.repo_id` /
-`cecaiserve.source.revision` when given) plus llama.cpp's `general.source.*` keys.
-The quantizer copies every key of its input, so quantized files keep them.
+Provenance: the GGUF gets `cecaiserve.source.repo_id` / `cecaiserve.source.revision`
+when given (and `cecaiserve.precision` with --precision) plus llama.cpp's
+`general.source.*` keys. The quantizer copies every key of its input.
 
-Output is a pure function of the inputs: no timestamps, no absolute paths, a fixed
-quantizer thread count.
+Output is a pure function of the inputs: no timestamps, no absolute paths.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
-import ctypes
 import json
 import os
 import sys
@@ -33,7 +30,6 @@ from typing import Callable, Iterator
 PRECISION_KEY = "cecaiserve.precision"
 SOURCE_REPO_KEY = "cecaiserve.source.repo_id"
 SOURCE_REVISION_KEY = "cecaiserve.source.revision"
-QUANTIZE_THREADS = 2
 
 
 @contextlib.contextmanager
@@ -118,29 +114,13 @@ def convert(llama_cpp_dir: Path, model: Path, outtype: str, out: Path, extra_kv:
         raise SystemExit(f"convert_hf_to_gguf.py wrote no {out}")
 
 
-def quantize(src: Path, dst: Path, ftype_name: str) -> None:
-    import llama_cpp
-
-    ftype = getattr(llama_cpp, ftype_name, None)
-    if ftype is None:
-        raise SystemExit(f"llama_cpp has no {ftype_name}: the llama-cpp-python version changed its ftypes")
-    llama_cpp.llama_backend_init()
-    params = llama_cpp.llama_model_quantize_default_params()
-    params.ftype = ftype
-    params.nthread = QUANTIZE_THREADS
-    rc = llama_cpp.llama_model_quantize(str(src).encode(), str(dst).encode(), ctypes.byref(params))
-    if rc != 0 or not dst.is_file():
-        raise SystemExit(f"llama_model_quantize({src.name} -> {ftype_name}) failed with {rc}")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--llama-cpp", type=Path, required=True,
                         help="folder with convert_hf_to_gguf.py, conversion/ and gguf-py/")
     parser.add_argument("--model", type=Path, required=True, help="Hugging Face model folder (config.json, ...)")
-    parser.add_argument("--precision", required=True, help="precision name, recorded in the GGUF")
-    parser.add_argument("--outtype", required=True, help="convert_hf_to_gguf.py --outtype")
-    parser.add_argument("--quantize-ftype", default="", help="llama_cpp LLAMA_FTYPE_* name to quantize to")
+    parser.add_argument("--precision", default="", help="precision name to record in the GGUF (optional)")
+    parser.add_argument("--outtype", default="f32", help="convert_hf_to_gguf.py --outtype (default f32)")
     parser.add_argument("--source-repo", default="", help="Hugging Face repo id the folder came from")
     parser.add_argument("--source-revision", default="", help="its revision (commit)")
     parser.add_argument("--out", type=Path, required=True)
@@ -149,7 +129,7 @@ def main() -> None:
     if not (args.model / "config.json").is_file():
         raise SystemExit(f"{args.model}: no config.json; `model` must be a Hugging Face model folder")
 
-    extra_kv = {PRECISION_KEY: args.precision}
+    extra_kv = {PRECISION_KEY: args.precision} if args.precision else {}
     metadata: dict[str, str] = {}
     if args.source_repo:
         extra_kv[SOURCE_REPO_KEY] = args.source_repo
@@ -160,13 +140,7 @@ def main() -> None:
             metadata["general.source.url"] = f"https://huggingface.co/{args.source_repo}/tree/{args.source_revision}"
 
     with quiet_unless_failing():
-        if not args.quantize_ftype:
-            convert(args.llama_cpp, args.model, args.outtype, args.out, extra_kv, metadata)
-        else:
-            with tempfile.TemporaryDirectory() as tmp:
-                intermediate = Path(tmp) / f"model.{args.outtype}.gguf"
-                convert(args.llama_cpp, args.model, args.outtype, intermediate, extra_kv, metadata)
-                quantize(intermediate, args.out, args.quantize_ftype)
+        convert(args.llama_cpp, args.model, args.outtype, args.out, extra_kv, metadata)
 
 
 if __name__ == "__main__":

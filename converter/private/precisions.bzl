@@ -1,26 +1,25 @@
 """The precisions `gguf_model` accepts, and their validation (shared with the tests)."""
 
-# precision -> [converter --outtype, llama.cpp quantizer ftype or ""].
-# The first four are written by convert_hf_to_gguf.py directly; the others are an F32
-# conversion followed by llama.cpp's C quantizer (llama_model_quantize).
+# precision -> llama.cpp ftype that llama_model_quantize writes from the model's one F32
+# conversion (convert_hf_to_gguf.py --outtype f32, shared by every precision of a model).
 PRECISIONS = {
-    "FP32": ["f32", ""],
-    "FP16": ["f16", ""],
-    "BF16": ["bf16", ""],
-    "Q8_0": ["q8_0", ""],
-    "Q6_K": ["f32", "LLAMA_FTYPE_MOSTLY_Q6_K"],
-    "Q5_K_M": ["f32", "LLAMA_FTYPE_MOSTLY_Q5_K_M"],
-    "Q5_K_S": ["f32", "LLAMA_FTYPE_MOSTLY_Q5_K_S"],
-    "Q5_0": ["f32", "LLAMA_FTYPE_MOSTLY_Q5_0"],
-    "Q5_1": ["f32", "LLAMA_FTYPE_MOSTLY_Q5_1"],
-    "Q4_K_M": ["f32", "LLAMA_FTYPE_MOSTLY_Q4_K_M"],
-    "Q4_K_S": ["f32", "LLAMA_FTYPE_MOSTLY_Q4_K_S"],
-    "Q4_0": ["f32", "LLAMA_FTYPE_MOSTLY_Q4_0"],
-    "Q4_1": ["f32", "LLAMA_FTYPE_MOSTLY_Q4_1"],
-    "Q3_K_M": ["f32", "LLAMA_FTYPE_MOSTLY_Q3_K_M"],
-    "Q3_K_S": ["f32", "LLAMA_FTYPE_MOSTLY_Q3_K_S"],
-    "Q3_K_L": ["f32", "LLAMA_FTYPE_MOSTLY_Q3_K_L"],
-    "Q2_K": ["f32", "LLAMA_FTYPE_MOSTLY_Q2_K"],
+    "FP32": "LLAMA_FTYPE_ALL_F32",
+    "FP16": "LLAMA_FTYPE_MOSTLY_F16",
+    "BF16": "LLAMA_FTYPE_MOSTLY_BF16",
+    "Q8_0": "LLAMA_FTYPE_MOSTLY_Q8_0",
+    "Q6_K": "LLAMA_FTYPE_MOSTLY_Q6_K",
+    "Q5_K_M": "LLAMA_FTYPE_MOSTLY_Q5_K_M",
+    "Q5_K_S": "LLAMA_FTYPE_MOSTLY_Q5_K_S",
+    "Q5_0": "LLAMA_FTYPE_MOSTLY_Q5_0",
+    "Q5_1": "LLAMA_FTYPE_MOSTLY_Q5_1",
+    "Q4_K_M": "LLAMA_FTYPE_MOSTLY_Q4_K_M",
+    "Q4_K_S": "LLAMA_FTYPE_MOSTLY_Q4_K_S",
+    "Q4_0": "LLAMA_FTYPE_MOSTLY_Q4_0",
+    "Q4_1": "LLAMA_FTYPE_MOSTLY_Q4_1",
+    "Q3_K_M": "LLAMA_FTYPE_MOSTLY_Q3_K_M",
+    "Q3_K_S": "LLAMA_FTYPE_MOSTLY_Q3_K_S",
+    "Q3_K_L": "LLAMA_FTYPE_MOSTLY_Q3_K_L",
+    "Q2_K": "LLAMA_FTYPE_MOSTLY_Q2_K",
 }
 
 PRECISION_NAMES = sorted(PRECISIONS.keys())

@@ -25,10 +25,9 @@ def _impl(ctx):
             for p in _EXPECTED:
                 _check(failures, p in err, "message for %r does not list %s" % (bad, p))
     _check(failures, precision_error(None) != None, "None accepted")
-    for p, (outtype, ftype) in PRECISIONS.items():
-        direct = p in ("FP32", "FP16", "BF16", "Q8_0")
-        _check(failures, (ftype == "") == direct, "%s: direct conversion is %s, ftype %r" % (p, direct, ftype))
-        _check(failures, direct or outtype == "f32", "%s: quantized from %s, not f32" % (p, outtype))
+    for p, ftype in PRECISIONS.items():
+        want = {"FP32": "LLAMA_FTYPE_ALL_F32", "FP16": "LLAMA_FTYPE_MOSTLY_F16"}.get(p, "LLAMA_FTYPE_MOSTLY_" + p)
+        _check(failures, ftype == want, "%s: ftype %r, expected %r" % (p, ftype, want))
     _check(failures, [file_suffix(p) for p in ["FP32", "FP16", "BF16", "Q4_K_M"]] == ["f32", "f16", "bf16", "q4_k_m"], "file_suffix")
 
     script = ctx.actions.declare_file(ctx.label.name + ".sh")

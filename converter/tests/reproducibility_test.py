@@ -14,9 +14,9 @@ from pathlib import Path
 
 from converter.tests.gguf_test_lib import parse_args
 
-ARGS = parse_args("tool", "llama-cpp", "model", "source-repo", "source-revision")
-# precision -> (converter --outtype, quantizer ftype), as in converter/private/precisions.bzl.
-HOW = {"FP16": ("f16", ""), "Q4_K_M": ("f32", "LLAMA_FTYPE_MOSTLY_Q4_K_M")}
+ARGS = parse_args("tool", "quantize-tool", "llama-cpp", "model", "source-repo", "source-revision")
+# precision -> quantizer ftype, as in converter/private/precisions.bzl.
+HOW = {"FP16": "LLAMA_FTYPE_MOSTLY_F16", "Q4_K_M": "LLAMA_FTYPE_MOSTLY_Q4_K_M"}
 
 
 def sha256(path: Path) -> str:
@@ -25,20 +25,19 @@ def sha256(path: Path) -> str:
 
 class ReproducibilityTest(unittest.TestCase):
     def test_convert_again(self) -> None:
+        """The F32 conversion once, then each precision from it, as gguf_model does."""
         self.assertEqual(sorted(ARGS.ggufs), sorted(HOW))
-        for precision, built in sorted(ARGS.ggufs.items()):
-            outtype, ftype = HOW[precision]
-            with self.subTest(precision=precision), tempfile.TemporaryDirectory() as tmp:
-                out = Path(tmp) / "again.gguf"
-                cmd = [ARGS.tool, "--llama-cpp", ARGS.llama_cpp, "--model", ARGS.model,
-                       "--precision", precision, "--outtype", outtype,
-                       "--source-repo", ARGS.source_repo, "--source-revision", ARGS.source_revision,
-                       "--out", str(out)]
-                if ftype:
-                    cmd += ["--quantize-ftype", ftype]
-                subprocess.run(cmd, check=True)
-                self.assertEqual(sha256(out), sha256(built))
-
+        with tempfile.TemporaryDirectory() as tmp:
+            base = Path(tmp) / "base.gguf"
+            subprocess.run([ARGS.tool, "--llama-cpp", ARGS.llama_cpp, "--model", ARGS.model, "--outtype", "f32",
+                            "--source-repo", ARGS.source_repo, "--source-revision", ARGS.source_revision,
+                            "--out", str(base)], check=True)
+            for precision, built in sorted(ARGS.ggufs.items()):
+                with self.subTest(precision=precision):
+                    out = Path(tmp) / f"{precision}.gguf"
+                    subprocess.run([ARGS.quantize_tool, "--base", str(base), "--precision", precision,
+                                    "--ftype", HOW[precision], "--out", str(out)], check=True)
+                    self.assertEqual(sha256(out), sha256(built))
 
 if __name__ == "__main__":
     unittest.main()

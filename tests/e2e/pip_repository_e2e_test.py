@@ -25,11 +25,12 @@ import json
 import os
 import shutil
 import ssl
-import subprocess
 import threading
 import unittest
 import zipfile
 from pathlib import Path
+
+from tests.e2e.e2e_lib import NestedBazel, make_tls, source_root, workspace_header
 
 WHEEL = "demo_pkg-1.0-py3-none-any.whl"
 
@@ -63,33 +64,6 @@ class QuietHandler(http.server.SimpleHTTPRequestHandler):
         pass
 
 
-def make_tls(folder: Path) -> list[str]:
-    """A self-signed certificate for 127.0.0.1 and the JVM flags that trust only it."""
-    folder.mkdir()
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-         "-keyout", str(folder / "key.pem"), "-out", str(folder / "cert.pem"),
-         "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
-        check=True, capture_output=True,
-    )
-    store = folder / "trust.p12"
-    subprocess.run(
-        ["keytool", "-importcert", "-noprompt", "-alias", "e2e", "-file", str(folder / "cert.pem"),
-         "-keystore", str(store), "-storetype", "PKCS12", "-storepass", "changeit"],
-        check=True, capture_output=True,
-    )
-    return [
-        f"--host_jvm_args=-Djavax.net.ssl.trustStore={store}",
-        "--host_jvm_args=-Djavax.net.ssl.trustStorePassword=changeit",
-        "--host_jvm_args=-Djavax.net.ssl.trustStoreType=PKCS12",
-    ]
-
-
-def source_root() -> Path:
-    # The runfiles entry for WORKSPACE is a symlink into the source tree (the test is tagged local).
-    return Path(os.path.realpath("WORKSPACE")).parent
-
-
 class PipRepositoryE2ETest(unittest.TestCase):
     @classmethod
     def setUpClass(cls) -> None:
@@ -116,12 +90,12 @@ class PipRepositoryE2ETest(unittest.TestCase):
         cls.distdir.mkdir()
         installer = Path(os.environ["INSTALLER_WHL"])
         shutil.copy(installer, cls.distdir / installer.name)
-        cls.output_root = tmp / "bazel-root"
+        cls.nested = NestedBazel(cls.ws, tmp / "bazel-root", cls.trust_args)
         cls.write_workspace()
 
     @classmethod
     def tearDownClass(cls) -> None:
-        cls.bazel("shutdown", check=False)
+        cls.nested.shutdown()
         cls.server.shutdown()
 
     @classmethod
@@ -129,13 +103,7 @@ class PipRepositoryE2ETest(unittest.TestCase):
         ws, root = cls.ws, cls.root
         ws.mkdir()
         (ws / "WORKSPACE").write_text(
-            f"""workspace(name = "e2e")
-local_repository(name = "cecaiserve", path = "{root}")
-local_repository(name = "rules_cc", path = "{root}/bazel/stubs/rules_cc")
-local_repository(name = "rules_java", path = "{root}/bazel/stubs/rules_java")
-local_repository(name = "remote_coverage_tools", path = "{root}/bazel/stubs/remote_coverage_tools")
-register_toolchains("@cecaiserve//python:system_python_toolchain")
-load("@cecaiserve//python:defs.bzl", "pip_repository")
+            workspace_header(root) + f"""load("@cecaiserve//python:defs.bzl", "pip_repository")
 pip_repository(name = "pypi", lock = "//:lock.json")
 load("@pypi//:requirements.bzl", "install_deps")
 install_deps()
@@ -185,18 +153,11 @@ py_test(name = "uses_demo_test", srcs = ["uses_demo_test.py"], deps = [requireme
         (cls.ws / name).write_text(json.dumps(lock, indent=2))
 
     @classmethod
-    def bazel(cls, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-        cmd = ["bazel", f"--output_user_root={cls.output_root}", "--max_idle_secs=120", *cls.trust_args, *args]
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("TEST_", "BAZEL_", "RUNFILES", "PYTHON"))}
-        result = subprocess.run(cmd, cwd=cls.ws, env=env, capture_output=True, text=True, timeout=600)
-        if check and result.returncode != 0:
-            raise AssertionError(f"{' '.join(args)} failed:\n{result.stderr[-4000:]}")
-        return result
+    def bazel(cls, *args: str, check: bool = True):
+        return cls.nested.run(*args, check=check)
 
     def expect_failure(self, *args: str) -> str:
-        result = self.bazel(*args, check=False)
-        self.assertNotEqual(result.returncode, 0, result.stderr[-2000:])
-        return result.stderr
+        return self.nested.expect_failure(*args)
 
     def test_1_good_lock_installs_and_imports(self) -> None:
         self.write_lock(self.sha)

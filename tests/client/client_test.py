@@ -63,7 +63,7 @@ class ClientTest(unittest.TestCase):
                 self.assertAlmostEqual(summary["latency_ms"][f"p{q}"], percentile(latencies, q), delta=0.01)
             self.assertLessEqual(summary["latency_ms"]["p50"], summary["latency_ms"]["p99"])
             # wall_s is rounded to the millisecond in the report: compare within 1%.
-        self.assertAlmostEqual(summary["tokens_per_s"], summary["generated_tokens"] / summary["wall_s"], delta=summary["tokens_per_s"] * 0.01)
+            self.assertAlmostEqual(summary["tokens_per_s"], summary["generated_tokens"] / summary["wall_s"], delta=summary["tokens_per_s"] * 0.01)
             for c in report["completions"]:
                 self.assertEqual(c["text"], expected[PROMPTS[c["prompt_index"]]])
                 self.assertIn(c["finish_reason"], ("length", "end_of_sequence"))

@@ -94,7 +94,9 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser.add_argument("--experiment", action="store_true", help="the image has /app/experiment_server.py")
     parser.add_argument("--out-env", type=Path, required=True)
     parser.add_argument("--out-labels", type=Path, required=True)
+    parser.add_argument("--out-ports", type=Path, required=True)
     parser.add_argument("--out-tags", type=Path, required=True)
+    parser.add_argument("--out-remote-tags", type=Path, required=True, help="the tag alone, for oci_push")
     args = parser.parse_args(argv)
     try:
         env, labels, tag = settings(args.composer_dir, args.pair, args.model_dir, args.converter_dir,
@@ -102,6 +104,8 @@ def main(argv: Optional[list[str]] = None) -> int:
         write_key_values(args.out_env, env)
         write_key_values(args.out_labels, labels)
         args.out_tags.write_text(tag + "\n")
+        args.out_remote_tags.write_text(tag.rsplit(":", 1)[1] + "\n")
+        args.out_ports.write_text("".join(f"{env[k]}/tcp\n" for k in ("SERVER_PORT", "METRICS_PORT") if env.get(k, "0") not in ("0", "-1")))
     except (InputError, SeedConfigError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1

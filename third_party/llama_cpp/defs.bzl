@@ -38,7 +38,7 @@ def llama_cpp_python(name, sdist, deps = [], cmake_args = [], **kwargs):
         cmake_args = TARGET_CPU_CMAKE_ARGS + cmake_args,
         target_cpu = TARGET_CPU,
         tags = ["manual"],
-        visibility = ["//tests:__subpackages__"],
+        visibility = ["//visibility:public"],  # image layers take the compiled tree as it is
     )
     native.py_library(
         name = name,

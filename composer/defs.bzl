@@ -1,0 +1,82 @@
+"""Public API: service images from a seed (CECAIServe) input directory.
+
+    load("//composer:defs.bzl", "cecaiserve_services")
+    cecaiserve_services(name = "tiny", model = "//models/tiny_gpt2")
+
+For every AccInf-Platform folder under `Composer/` (found with glob(), so adding or
+removing a folder needs no edit here), `<pair>` in lower case gets:
+
+  <pair>_image     the OCI image (layout directory + .digest)
+  <pair>_load      `bazel run`: podman/docker load, tagged ${REPO}:${LABEL}_<pair>
+  <pair>_push      `bazel run ... -- --repository HOST/REPO`: push, tag ${LABEL}_<pair>
+  <pair>_settings  the environment, labels, ports and tags read from the YAML files
+
+Values (BATCH_SIZE, PRECISION, ports, ...) are read from the YAML files by actions, so an
+edit changes the affected images on the next build with no sync step; an unknown pair
+folder fails while the BUILD file loads, naming it.
+
+Layers, from the least to the most often changed: the Debian base; third-party wheels
+for the pair's backend (torch alone); llama.cpp (LLAMA); the model (uncompressed; one
+layer per model file); the server code; the example's hooks, .env and extra_files_dir.
+"""
+
+load("//composer/private:pairs.bzl", "PAIRS")
+load("//composer/private:service.bzl", _service = "service")
+
+def _folders(composer_dir):
+    names = {}
+    for path in native.glob([composer_dir + "/*/*.yaml"], allow_empty = True):
+        folder = path[len(composer_dir) + 1:].split("/")[0]
+        names[folder] = True
+    return sorted(names.keys())
+
+def cecaiserve_services(
+        name,
+        model,
+        model_name = None,
+        model_repo = "",
+        model_revision = "",
+        composer_dir = "Composer",
+        converter_dir = "Converter/configurations",
+        tags = []):
+    """Service image targets for every AccInf-Platform folder of a seed input directory.
+
+    Args:
+      name: prefix of the shared targets (model, code and wheel layers).
+      model: the Hugging Face model folder: a tree artifact (generated_model) or the
+        `@<hf_model>//:model` files; LLAMA pairs convert it to GGUF.
+      model_name: its folder name in the image (/models/<model_name>); default: the
+        label's name.
+      model_repo: the Hugging Face repo id, for the images' labels and the GGUF metadata.
+      model_revision: its commit.
+      composer_dir: the seed's Composer folder, relative to this package.
+      converter_dir: the seed's Converter/configurations folder (LLAMA pairs).
+      tags: added to every target (e.g. ["manual"] when the model needs a download).
+    """
+    folders = _folders(composer_dir)
+    if not folders:
+        fail("cecaiserve_services(name = %r): no AccInf-Platform folders with YAML files under %s/" % (name, composer_dir))
+    for folder in folders:
+        if folder == "Client":
+            continue
+        if folder not in PAIRS:
+            fail("%s/%s: unknown AccInf-Platform folder %r; known: %s and Client" % (
+                native.package_name(),
+                composer_dir,
+                folder,
+                ", ".join(sorted(PAIRS.keys())),
+            ))
+    for pair in folders:
+        if pair == "Client":
+            continue
+        _service(
+            prefix = name,
+            pair = pair,
+            model = model,
+            model_name = model_name or (model.split(":")[-1] if ":" in model else model.split("/")[-1]),
+            model_repo = model_repo,
+            model_revision = model_revision,
+            composer_dir = composer_dir,
+            converter_dir = converter_dir,
+            tags = tags,
+        )

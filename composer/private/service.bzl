@@ -1,0 +1,174 @@
+"""One AccInf-Platform's service image targets (used by cecaiserve_services)."""
+
+load("//composer/private:app_files.bzl", "py_app_files")
+load("//composer/private:pairs.bzl", "PAIRS")
+load("//composer/private:seed_gguf.bzl", "seed_gguf")
+load("//composer/private:settings.bzl", "service_settings")
+load("//composer/private:unavailable.bzl", "unavailable")
+load("//converter:defs.bzl", "gguf_model")
+load("//oci:defs.bzl", "oci_image", "oci_layer", "oci_load", "oci_push", "py_wheel_layers")
+load("//python:defs.bzl", "IMAGE_WHEEL_HUBS")
+
+SITE_PACKAGES = "/usr/local/lib/python3.11/dist-packages"
+
+# What the server needs in every image, and per backend (layer groups, least often
+# changed first; py_wheel_layers leaves out of a group what an earlier one holds).
+SERVER_WHEELS = [
+    "grpcio",
+    "grpcio-health-checking",
+    "grpcio-reflection",
+    "protobuf",
+    "prometheus-client",
+    "pyyaml",
+    "numpy",
+]
+WHEEL_GROUPS = {
+    "llama": {
+        "server": SERVER_WHEELS,
+        # llama-cpp-python's own dependencies (its __init__ imports them).
+        "llama_cpp_deps": ["diskcache", "jinja2", "typing-extensions"],
+    },
+    "trf": {
+        "torch": ["torch"],
+        "server": SERVER_WHEELS,
+        "transformers": ["transformers", "tokenizers", "safetensors"],
+    },
+}
+
+# Which pairs build here so far, and what the others wait for.
+BUILT_HERE = ["CPU_LLM_LLAMA", "CPU_LLM_TRF"]
+NOT_YET = {
+    "llama": "the arm64 and CUDA builds of this image are not wired yet (llama.cpp itself cross-compiles: //tests/llama_cpp); see README, 'The 14 AccInf-Platforms'",
+    "trf": "the arm64 and CUDA images are not wired yet: arm64 needs a CPU torch wheel for aarch64 (not on PyPI) and CUDA torch is ~3 GB; see README, 'The 14 AccInf-Platforms'",
+    "vllm": "vLLM images are not built yet; see README, 'The 14 AccInf-Platforms'",
+    "trt": "TensorRT-LLM images need NVIDIA's package index, which this machine cannot reach; see README, 'The 14 AccInf-Platforms'",
+}
+
+def _shared(prefix, model, model_name, model_repo, model_revision, composer_dir, tags):
+    """Targets every pair of one input directory shares (made once)."""
+    if native.existing_rule(prefix + "_server_files"):
+        return
+    py_app_files(
+        name = prefix + "_server_files",
+        deps = ["//server"],
+        tags = tags,
+    )
+
+    # The server code: changes more often than any wheel or model, less than the hooks.
+    oci_layer(
+        name = prefix + "_server_layer",
+        srcs = [":" + prefix + "_server_files"],
+        package_dir = "/app",
+        strip_prefix = "/",
+        tags = tags,
+    )
+
+    # The example's own files: the hooks, .env and extra_files_dir, next to the server.
+    files = {}
+    for f in native.glob([composer_dir + "/experiment_server.py", composer_dir + "/.env"], allow_empty = True):
+        files[f] = "/app/" + f.split("/")[-1]
+    extra = native.glob([composer_dir + "/extra_files_dir/**"], allow_empty = True)
+    for f in extra:
+        files[f] = "/app/" + f[len(composer_dir + "/extra_files_dir/"):]
+    oci_layer(
+        name = prefix + "_experiment_layer",
+        files = files,
+        tags = tags,
+    )
+
+    # The Hugging Face folder, uncompressed (weights do not compress): one layer for every
+    # image that serves it.
+    if model.startswith("@"):
+        oci_layer(name = prefix + "_hf_model_layer", srcs = [model], strip_prefix = "/", package_dir = "/models", compress = "none", tags = tags)
+    else:
+        oci_layer(name = prefix + "_hf_model_layer", files = {model: "/models/" + model_name}, compress = "none", tags = tags)
+
+    # Any precision of the model gives the shared F32 GGUF that the LLAMA pairs quantize.
+    gguf_model(
+        name = prefix + "_gguf_f32",
+        model = model,
+        precision = "FP32",
+        source_repo = model_repo,
+        source_revision = model_revision,
+        tags = ["manual"],
+    )
+    oci_layer(
+        name = prefix + "_llama_cpp_layer",
+        files = {"//third_party/llama_cpp:llama_cpp_python_site": SITE_PACKAGES},
+        tags = tags,
+    )
+
+def service(prefix, pair, model, model_name, model_repo, model_revision, composer_dir, converter_dir, tags):
+    lower = pair.lower()
+    platform, backend = PAIRS[pair]
+    _shared(prefix, model, model_name, model_repo, model_revision, composer_dir, tags)
+    if pair not in BUILT_HERE:
+        for suffix in ("_image", "_load", "_push"):
+            unavailable(name = lower + suffix, message = "%s: %s" % (pair, NOT_YET[backend]), tags = ["manual"])
+        return
+
+    composer_files = native.glob([
+        composer_dir + "/composer_args.yaml",
+        composer_dir + "/dockerhub_config.yaml",
+        composer_dir + "/" + pair + "/**",
+    ])
+    converter_files = native.glob([
+        converter_dir + "/converter_args.yaml",
+        converter_dir + "/" + pair + "/**",
+    ], allow_empty = True) if backend == "llama" else []
+    model_dir = "/models" if backend == "llama" else "/models/" + model_name
+    service_settings(
+        name = lower + "_settings",
+        composer_files = composer_files,
+        converter_files = converter_files,
+        pair = pair,
+        model_dir = model_dir,
+        model_repo = model_repo,
+        model_revision = model_revision,
+        experiment = bool(native.glob([composer_dir + "/experiment_server.py"], allow_empty = True)),
+        tags = tags,
+    )
+
+    if backend == "llama":
+        seed_gguf(
+            name = lower + "_gguf",
+            gguf = ":" + prefix + "_gguf_f32",
+            converter_files = converter_files,
+            pair = pair,
+            tags = tags,
+        )
+        oci_layer(name = lower + "_model_layer", files = {":" + lower + "_gguf": "/models"}, compress = "none", tags = tags)
+        model_layers = [":" + prefix + "_llama_cpp_layer", ":" + lower + "_model_layer"]
+    else:
+        model_layers = [":" + prefix + "_hf_model_layer"]
+
+    wheels = py_wheel_layers(
+        name = "%s_%s_wheels" % (lower, backend),
+        groups = WHEEL_GROUPS[backend],
+        hubs = IMAGE_WHEEL_HUBS,
+        tags = tags,
+    )
+    oci_image(
+        name = lower + "_image",
+        base = "//oci/debian:base",
+        tars = wheels + model_layers + [":" + prefix + "_server_layer", ":" + prefix + "_experiment_layer"],
+        entrypoint = ["python3", "-m", "server.main"],
+        workdir = "/app",
+        env = {"PYTHONPATH": "/app", "PYTHONUNBUFFERED": "1"},
+        env_file = ":%s_settings.env" % lower,
+        labels = ":%s_settings.labels" % lower,
+        exposed_ports_file = ":%s_settings.ports" % lower,
+        tags = tags,
+    )
+    oci_load(
+        name = lower + "_load",
+        image = ":" + lower + "_image",
+        repo_tags_file = ":%s_settings.tags" % lower,
+        tags = tags,
+    )
+    oci_push(
+        name = lower + "_push",
+        image = ":" + lower + "_image",
+        remote_tags_file = ":%s_settings.remote_tags" % lower,
+        tags = tags,
+    )

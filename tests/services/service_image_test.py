@@ -1,0 +1,127 @@
+"""The offline example's images as a user runs them: `bazel run :<pair>_load` into podman,
+`podman run`, then gRPC from the host.
+
+Checks, per image: it loads under the seed's tag, the server inside reports SERVING,
+answers Generate with text shaped by the example's hooks, reports the settings of its
+pair's YAML (batch size, precision, pair), runs as the non-root user on the target's
+machine code, and exits 0 when podman stops it (SIGTERM drains).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+import unittest
+from pathlib import Path
+
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from proto.cecaiserve.v1 import inference_pb2 as pb
+from proto.cecaiserve.v1 import inference_pb2_grpc as pb_grpc
+from tests.oci.ocitools import free_port, podman_command
+
+IMAGES = {
+    # pair: (tag, backend, precision, machine)
+    "CPU_LLM_LLAMA": ("cecaiserve/tiny:tiny_cpu_llm_llama", "llama", "FP16", "x86_64"),
+    "CPU_LLM_TRF": ("cecaiserve/tiny:tiny_cpu_llm_trf", "trf", "auto", "x86_64"),
+}
+
+
+class ServiceImageTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls) -> None:
+        cls.tmp = Path(os.environ["TEST_TMPDIR"])
+        cls.runroot = Path(tempfile.mkdtemp(prefix="svc-podman-", dir="/tmp"))
+        cls.podman = podman_command(cls.tmp, cls.runroot)
+
+    @classmethod
+    def tearDownClass(cls) -> None:
+        subprocess.run([*cls.podman, "system", "reset", "--force"], capture_output=True)
+        shutil.rmtree(cls.runroot, ignore_errors=True)
+
+    def load(self, pair: str) -> None:
+        runner = Path(os.environ[f"LOAD_{pair}"].split()[0]).absolute()
+        wrapper = self.tmp / "bin" / "podman"
+        wrapper.parent.mkdir(exist_ok=True)
+        wrapper.write_text("#!/bin/sh\nexec " + " ".join(self.podman) + ' "$@"\n')
+        wrapper.chmod(0o755)
+        env = dict(os.environ, OCI_LOAD_CLI="podman", PATH=f"{wrapper.parent}:{os.environ.get('PATH', '/usr/bin:/bin')}")
+        result = subprocess.run([str(runner)], capture_output=True, text=True, env=env, timeout=600)
+        self.assertEqual(result.returncode, 0, result.stderr)
+
+    def podman_out(self, *args: str) -> str:
+        result = subprocess.run([*self.podman, *args], capture_output=True, text=True, timeout=600)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        return result.stdout
+
+    def check_pair(self, pair: str) -> None:
+        tag, backend, precision, machine = IMAGES[pair]
+        self.load(pair)
+        config = json.loads(self.podman_out("image", "inspect", tag))[0]["Config"]
+        env = dict(item.split("=", 1) for item in config["Env"])
+        self.assertEqual((env["AI_DEVICE"], env["BACKEND"], env["BATCH_SIZE"]), (pair, backend, "4"))
+        self.assertEqual(config["Labels"]["ai.cecaiserve.accinf-platform"], pair)
+        self.assertIn("3000/tcp", config["ExposedPorts"])
+        self.assertEqual(config["User"], "65532:65532")
+
+        # What runs inside: the target's machine code, the backend's library loads.
+        probe = "import platform, os; print(platform.machine(), os.getuid())"
+        if backend == "llama":
+            probe = "import llama_cpp; " + probe
+        else:
+            probe = "import torch, transformers; " + probe
+        out = self.podman_out("run", "--rm", "--network=host", "--entrypoint", "python3", tag, "-c", probe)
+        self.assertEqual(out.split()[-2:], [machine, "65532"])
+
+        port, metrics = free_port(), free_port()
+        name = f"svc-{pair.lower()}"
+        self.podman_out("run", "-d", "--name", name, "--network=host",
+                        "-e", f"SERVER_IP=127.0.0.1", "-e", f"SERVER_PORT={port}", "-e", f"METRICS_PORT={metrics}", tag)
+        try:
+            channel = grpc.insecure_channel(f"127.0.0.1:{port}")
+            health = health_pb2_grpc.HealthStub(channel)
+            deadline = time.monotonic() + 240
+            status = None
+            while time.monotonic() < deadline:
+                try:
+                    status = health.Check(health_pb2.HealthCheckRequest(), timeout=5).status
+                    if status == health_pb2.HealthCheckResponse.SERVING:
+                        break
+                except grpc.RpcError:
+                    pass
+                time.sleep(0.5)
+            logs = subprocess.run([*self.podman, "logs", name], capture_output=True, text=True).stderr
+            self.assertEqual(status, health_pb2.HealthCheckResponse.SERVING, logs[-3000:])
+            stub = pb_grpc.InferenceServiceStub(channel)
+            info = stub.GetModelInfo(pb.GetModelInfoRequest(), timeout=10)
+            self.assertEqual((info.accinf_platform, info.backend, info.batch_size, info.network_name),
+                             (pair, backend, 4, "TinyGPT2"))
+            self.assertEqual(info.precision.upper(), precision.upper())
+            reply = stub.Generate(pb.GenerateRequest(prompts=["Once upon a time", "  The city  "],
+                                                     parameters=pb.SamplingParameters(max_new_tokens=8)), timeout=120)
+            self.assertEqual(len(reply.completions), 2)
+            for c in reply.completions:
+                self.assertGreater(c.usage.generated_tokens, 0)
+                self.assertEqual(c.text, c.text.strip())  # the example's postprocess hook ran
+            self.assertTrue(any(c.text for c in reply.completions))
+        finally:
+            subprocess.run([*self.podman, "stop", "-t", "30", name], capture_output=True)
+            code = subprocess.run([*self.podman, "inspect", "-f", "{{.State.ExitCode}}", name],
+                                  capture_output=True, text=True).stdout.strip()
+            subprocess.run([*self.podman, "rm", "-f", name], capture_output=True)
+        self.assertEqual(code, "0", "the server should drain and exit 0 on SIGTERM")
+
+    def test_cpu_llm_llama(self) -> None:
+        self.check_pair("CPU_LLM_LLAMA")
+
+    def test_cpu_llm_trf(self) -> None:
+        self.check_pair("CPU_LLM_TRF")
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -40,6 +40,12 @@ def settings(composer_dir: Path, pair_name: str, model_dir: str, converter_dir: 
     repo, label = load_hub(composer_dir)
     inputs = load_pair(composer_dir, pair_name)
     pair = inputs.pair
+    if inputs.extra_pip_libraries:
+        path = inputs.folder / f"extra_pip_libraries_{pair.name.lower()}.txt"
+        raise InputError(
+            f"{path}: lists {', '.join(inputs.extra_pip_libraries)}, but extra packages are not installed into "
+            "images yet (they need a per-platform lock entry); empty the file, or add them to the server's images by hand"
+        )
     env = dict(inputs.env)
     if pair.uses_gguf:
         if converter_dir is None:

@@ -6,7 +6,9 @@ import os
 import shutil
 import socket
 import subprocess
+import tempfile
 import time
+import unittest
 from pathlib import Path
 
 
@@ -88,3 +90,37 @@ def podman_command(tmp: Path, runroot: Path) -> list[str]:
     return [tools["podman"], "--root", str(tmp / "podman-root"), "--runroot", str(runroot),
             "--storage-driver=vfs", "--runtime", tools["runc"], "--cgroup-manager=cgroupfs",
             "--events-backend=none"]
+
+
+class PodmanTestCase(unittest.TestCase):
+    """A test class with a podman of its own (storage under TEST_TMPDIR) and a helper
+    that loads an oci_load target the way `bazel run` does."""
+
+    podman: list[str]
+    tmp: Path
+
+    @classmethod
+    def setUpClass(cls) -> None:
+        cls.tmp = Path(os.environ["TEST_TMPDIR"])
+        cls.runroot = Path(tempfile.mkdtemp(prefix="oci-podman-", dir="/tmp"))
+        cls.podman = podman_command(cls.tmp, cls.runroot)
+
+    @classmethod
+    def tearDownClass(cls) -> None:
+        subprocess.run([*cls.podman, "system", "reset", "--force"], capture_output=True)
+        shutil.rmtree(cls.runroot, ignore_errors=True)
+
+    def load_with_runner(self, env_name: str) -> str:
+        """Runs the oci_load target's runner (what `bazel run` runs) with podman forced."""
+        runner = Path(os.environ[env_name].split()[0]).absolute()
+        env = dict(os.environ, OCI_LOAD_CLI="podman")
+        # The runner passes extra arguments to `podman load`; podman's global flags go
+        # through a wrapper on PATH.
+        wrapper = self.tmp / "bin" / "podman"
+        wrapper.parent.mkdir(exist_ok=True)
+        wrapper.write_text("#!/bin/sh\nexec " + " ".join(self.podman) + ' "$@"\n')
+        wrapper.chmod(0o755)
+        env["PATH"] = f"{wrapper.parent}:{env.get('PATH', '/usr/bin:/bin')}"
+        result = subprocess.run([str(runner)], capture_output=True, text=True, env=env, timeout=600)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        return result.stdout + result.stderr

@@ -15,13 +15,11 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
-import tempfile
 import unittest
 from pathlib import Path
 
-from tests.oci.ocitools import podman_command, require
+from tests.oci.ocitools import PodmanTestCase, require
 
 BINFMT = Path("/proc/sys/fs/binfmt_misc")
 QEMU_CONF = Path("/usr/lib/binfmt.d/qemu-aarch64.conf")
@@ -40,33 +38,7 @@ def ensure_qemu_aarch64() -> None:
     (BINFMT / "register").write_text(line)
 
 
-class PodmanRunTest(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls) -> None:
-        cls.tmp = Path(os.environ["TEST_TMPDIR"])
-        cls.runroot = Path(tempfile.mkdtemp(prefix="oci-podman-", dir="/tmp"))
-        cls.podman = podman_command(cls.tmp, cls.runroot)
-
-    @classmethod
-    def tearDownClass(cls) -> None:
-        subprocess.run([*cls.podman, "system", "reset", "--force"], capture_output=True)
-        shutil.rmtree(cls.runroot, ignore_errors=True)
-
-    def load_with_runner(self, env_name: str) -> str:
-        """Runs the oci_load target's runner (what `bazel run` runs) with podman forced."""
-        runner = Path(os.environ[env_name].split()[0]).absolute()
-        env = dict(os.environ, OCI_LOAD_CLI="podman")
-        # The runner passes extra arguments to `podman load`; podman's global flags go
-        # through a wrapper on PATH.
-        wrapper = self.tmp / "bin" / "podman"
-        wrapper.parent.mkdir(exist_ok=True)
-        wrapper.write_text("#!/bin/sh\nexec " + " ".join(self.podman) + ' "$@"\n')
-        wrapper.chmod(0o755)
-        env["PATH"] = f"{wrapper.parent}:{env.get('PATH', '/usr/bin:/bin')}"
-        result = subprocess.run([str(runner)], capture_output=True, text=True, env=env)
-        self.assertEqual(result.returncode, 0, result.stderr)
-        return result.stdout + result.stderr
-
+class PodmanRunTest(PodmanTestCase):
     def run_image(self, image: str, *command: str) -> str:
         result = subprocess.run([*self.podman, "run", "--rm", "--network=host", image, *command],
                                 capture_output=True, text=True, timeout=300)

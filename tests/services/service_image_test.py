@@ -11,19 +11,16 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
-import tempfile
 import time
 import unittest
-from pathlib import Path
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from proto.cecaiserve.v1 import inference_pb2 as pb
 from proto.cecaiserve.v1 import inference_pb2_grpc as pb_grpc
-from tests.oci.ocitools import free_port, podman_command
+from tests.oci.ocitools import PodmanTestCase, free_port
 
 IMAGES = {
     # pair: (tag, backend, precision, machine)
@@ -32,27 +29,9 @@ IMAGES = {
 }
 
 
-class ServiceImageTest(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls) -> None:
-        cls.tmp = Path(os.environ["TEST_TMPDIR"])
-        cls.runroot = Path(tempfile.mkdtemp(prefix="svc-podman-", dir="/tmp"))
-        cls.podman = podman_command(cls.tmp, cls.runroot)
-
-    @classmethod
-    def tearDownClass(cls) -> None:
-        subprocess.run([*cls.podman, "system", "reset", "--force"], capture_output=True)
-        shutil.rmtree(cls.runroot, ignore_errors=True)
-
+class ServiceImageTest(PodmanTestCase):
     def load(self, pair: str) -> None:
-        runner = Path(os.environ[f"LOAD_{pair}"].split()[0]).absolute()
-        wrapper = self.tmp / "bin" / "podman"
-        wrapper.parent.mkdir(exist_ok=True)
-        wrapper.write_text("#!/bin/sh\nexec " + " ".join(self.podman) + ' "$@"\n')
-        wrapper.chmod(0o755)
-        env = dict(os.environ, OCI_LOAD_CLI="podman", PATH=f"{wrapper.parent}:{os.environ.get('PATH', '/usr/bin:/bin')}")
-        result = subprocess.run([str(runner)], capture_output=True, text=True, env=env, timeout=600)
-        self.assertEqual(result.returncode, 0, result.stderr)
+        self.load_with_runner(f"LOAD_{pair}")
 
     def podman_out(self, *args: str) -> str:
         result = subprocess.run([*self.podman, *args], capture_output=True, text=True, timeout=600)

@@ -25,7 +25,7 @@ from typing import Any, Optional
 import yaml
 
 from composer.pairs import PAIRS, Pair
-from server.config import ENV_NAMES, parse_setting
+from server.config import ENV_NAMES, HF_DTYPES, parse_setting
 
 # What the seed's composer scripts required (after merging the two files).
 REQUIRED_GLOBAL = ("APP_NAME_ARG", "NETWORK_NAME_ARG", "SERVER_MODE_ARG")
@@ -173,7 +173,7 @@ def load_pair(root: Path, name: str) -> PairInputs:
         required += REQUIRED_CPU
     pair_yaml = folder / f"composer_args_{pair.name.lower()}.yaml"
     env, sources = _merge([root / "composer_args.yaml", pair_yaml], required)
-    if not pair.uses_gguf and env.get("PRECISION", "").upper() not in ("AUTO", "FP32", "FP16", "BF16"):
+    if not pair.uses_gguf and env.get("PRECISION", "").upper() not in HF_DTYPES:
         raise InputError(
             f"{sources['PRECISION']}: PRECISION_ARG={env['PRECISION']!r}: {pair.name} serves a Hugging Face "
             "folder, so it takes auto, FP32, FP16 or BF16 (GGUF quantizations are for the LLAMA pairs)"

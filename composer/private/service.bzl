@@ -7,6 +7,7 @@ load("//composer/private:settings.bzl", "service_settings")
 load("//composer/private:unavailable.bzl", "unavailable")
 load("//converter:defs.bzl", "gguf_model")
 load("//oci:defs.bzl", "oci_image", "oci_layer", "oci_load", "oci_push", "py_wheel_layers")
+load("//platforms:defs.bzl", "platform_transition_filegroup")
 load("//python:defs.bzl", "IMAGE_WHEEL_HUBS")
 
 SITE_PACKAGES = "/usr/local/lib/python3.11/dist-packages"
@@ -36,9 +37,9 @@ WHEEL_GROUPS = {
 }
 
 # Which pairs build here so far, and what the others wait for.
-BUILT_HERE = ["CPU_LLM_LLAMA", "CPU_LLM_TRF"]
+BUILT_HERE = ["CPU_LLM_LLAMA", "CPU_LLM_TRF", "ARM_LLM_LLAMA", "AGX_ORIN_LLM_LLAMA"]
 NOT_YET = {
-    "llama": "the arm64 and CUDA builds of this image are not wired yet (llama.cpp itself cross-compiles: //tests/llama_cpp); see README, 'The 14 AccInf-Platforms'",
+    "llama": "the CUDA build of llama.cpp is not wired yet (its CUDA 13 toolchain is on PyPI; the compile takes ~1 h on 2 cores); see README, 'The 14 AccInf-Platforms'",
     "trf": "the arm64 and CUDA images are not wired yet: arm64 needs a CPU torch wheel for aarch64 (not on PyPI) and CUDA torch is ~3 GB; see README, 'The 14 AccInf-Platforms'",
     "vllm": "vLLM images are not built yet; see README, 'The 14 AccInf-Platforms'",
     "trt": "TensorRT-LLM images need NVIDIA's package index, which this machine cannot reach; see README, 'The 14 AccInf-Platforms'",
@@ -98,6 +99,26 @@ def _shared(prefix, model, model_name, model_repo, model_revision, composer_dir,
         tags = tags,
     )
 
+# The image's platform, in OCI terms, for platforms other than the host's.
+_OCI_PLATFORM = {
+    "//platforms:linux_arm64": ("arm64", "v8"),
+    "//platforms:jetson_agx_orin": ("arm64", "v8"),
+}
+
+def _for_platform(name, src, platform, tags):
+    """`src` built for `platform` (cross-built on an x86_64 host), or `src` itself on the host's.
+
+    Only what holds machine code goes through the transition (the base, wheels and
+    llama.cpp); model conversion, settings and image assembly stay in the host
+    configuration, so their tools run here and the model layer is shared across
+    architectures.
+    """
+    if platform not in _OCI_PLATFORM:
+        return src
+    if not native.existing_rule(name):
+        platform_transition_filegroup(name = name, srcs = [src], target_platform = platform, tags = tags)
+    return ":" + name
+
 def service(prefix, pair, model, model_name, model_repo, model_revision, composer_dir, converter_dir, tags):
     lower = pair.lower()
     platform, backend = PAIRS[pair]
@@ -129,6 +150,7 @@ def service(prefix, pair, model, model_name, model_repo, model_revision, compose
         tags = tags,
     )
 
+    plat = platform.split(":")[-1]
     if backend == "llama":
         seed_gguf(
             name = lower + "_gguf",
@@ -138,7 +160,10 @@ def service(prefix, pair, model, model_name, model_repo, model_revision, compose
             tags = tags,
         )
         oci_layer(name = lower + "_model_layer", files = {":" + lower + "_gguf": "/models"}, compress = "none", tags = tags)
-        model_layers = [":" + prefix + "_llama_cpp_layer", ":" + lower + "_model_layer"]
+        model_layers = [
+            _for_platform("%s_llama_cpp_layer_%s" % (prefix, plat), ":" + prefix + "_llama_cpp_layer", platform, tags),
+            ":" + lower + "_model_layer",
+        ]
     else:
         model_layers = [":" + prefix + "_hf_model_layer"]
 
@@ -148,9 +173,13 @@ def service(prefix, pair, model, model_name, model_repo, model_revision, compose
         hubs = IMAGE_WHEEL_HUBS,
         tags = tags,
     )
+    wheels = [_for_platform("%s_%s" % (w.lstrip(":"), plat), w, platform, tags) for w in wheels]
+    architecture, variant = _OCI_PLATFORM.get(platform, (None, None))
     oci_image(
         name = lower + "_image",
-        base = "//oci/debian:base",
+        base = _for_platform("%s_base_%s" % (prefix, plat), "//oci/debian:base", platform, tags),
+        architecture = architecture,
+        variant = variant,
         tars = wheels + model_layers + [":" + prefix + "_server_layer", ":" + prefix + "_experiment_layer"],
         entrypoint = ["python3", "-m", "server.main"],
         workdir = "/app",

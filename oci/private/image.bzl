@@ -21,9 +21,13 @@ is written with sorted keys and no whitespace: the same inputs give the same dig
 def _layout_dir(target, attr_name, label):
     if OciImageInfo in target:
         return target[OciImageInfo].layout
+    # A filegroup of one layout directory, or of an oci_image's outputs (the layout and
+    # its .digest) seen through a platform_transition_filegroup, which cannot forward
+    # OciImageInfo.
     files = target[DefaultInfo].files.to_list()
     dirs = [f for f in files if f.is_directory]
-    if len(files) != 1 or len(dirs) != 1:
+    others = [f for f in files if not f.is_directory and not f.basename.endswith(".digest")]
+    if len(dirs) != 1 or others:
         fail("%s: %s: %s is neither an oci_image nor a single OCI layout directory (it gives %d files); use an oci_image, an oci_pull, or a filegroup of one layout directory" % (label, attr_name, target.label, len(files)))
     return dirs[0]
 
@@ -53,7 +57,18 @@ def _oci_image_impl(ctx):
             layers.append({"blob": info.blob.path, "descriptor": info.descriptor.path, "created_by": "bazel oci_layer %s" % target.label})
             inputs.extend([info.blob, info.descriptor])
             continue
-        for f in target[DefaultInfo].files.to_list():
+        # Layers seen through a platform_transition_filegroup lose OciLayerInfo but keep
+        # their files: a blob next to its NAME.layer.json descriptor needs no re-describing.
+        files = target[DefaultInfo].files.to_list()
+        descriptors = {f.dirname + "/" + f.basename[:-len(".layer.json")]: f for f in files if f.basename.endswith(".layer.json")}
+        for f in files:
+            if f.basename.endswith(".layer.json"):
+                continue
+            stem = f.dirname + "/" + f.basename.rsplit(".tar", 1)[0]
+            if stem in descriptors:
+                layers.append({"blob": f.path, "descriptor": descriptors[stem].path, "created_by": "bazel oci_layer %s" % target.label})
+                inputs.extend([f, descriptors[stem]])
+                continue
             if not (f.basename.endswith(".tar") or f.basename.endswith(".tar.gz") or f.basename.endswith(".tgz")):
                 fail("oci_image %s: tars: %s gives %s, which is not a .tar or .tar.gz; wrap files in an oci_layer first" % (ctx.label, target.label, f.short_path))
             desc = _describe_tar(ctx, f, ctx.executable._layer_tool)

@@ -26,7 +26,26 @@ IMAGES = {
     # pair: (tag, backend, precision, machine)
     "CPU_LLM_LLAMA": ("cecaiserve/tiny:tiny_cpu_llm_llama", "llama", "FP16", "x86_64"),
     "CPU_LLM_TRF": ("cecaiserve/tiny:tiny_cpu_llm_trf", "trf", "auto", "x86_64"),
+    "ARM_LLM_LLAMA": ("cecaiserve/tiny:tiny_arm_llm_llama", "llama", "Q8_0", "aarch64"),
 }
+# OCI architecture and ELF e_machine of each machine.
+ARCH = {"x86_64": ("amd64", 62), "aarch64": ("arm64", 183)}
+
+# Run inside the image: the ELF machine of the interpreter and of every shared library
+# of the backend's native package (read from the headers, not from `file`, which the
+# base image does not have).
+ELF_PROBE = """
+import glob, os, struct, sys, importlib.util
+def machine(path):
+    with open(path, "rb") as f:
+        head = f.read(20)
+    assert head[:4] == b"\\x7fELF", path
+    return struct.unpack("<H", head[18:20])[0]
+pkg = os.path.dirname(importlib.util.find_spec(sys.argv[1]).origin)
+libs = [p for p in glob.glob(pkg + "/**/*.so*", recursive=True) if not os.path.islink(p)]
+assert libs, pkg
+print(sorted({machine(os.path.realpath(sys.executable))} | {machine(p) for p in libs}), len(libs))
+"""
 
 
 class ServiceImageTest(PodmanTestCase):
@@ -41,7 +60,9 @@ class ServiceImageTest(PodmanTestCase):
     def check_pair(self, pair: str) -> None:
         tag, backend, precision, machine = IMAGES[pair]
         self.load(pair)
-        config = json.loads(self.podman_out("image", "inspect", tag))[0]["Config"]
+        inspected = json.loads(self.podman_out("image", "inspect", tag))[0]
+        self.assertEqual(inspected["Architecture"], ARCH[machine][0])
+        config = inspected["Config"]
         env = dict(item.split("=", 1) for item in config["Env"])
         self.assertEqual((env["AI_DEVICE"], env["BACKEND"], env["BATCH_SIZE"]), (pair, backend, "4"))
         self.assertEqual(config["Labels"]["ai.cecaiserve.accinf-platform"], pair)
@@ -56,6 +77,10 @@ class ServiceImageTest(PodmanTestCase):
             probe = "import torch, transformers; " + probe
         out = self.podman_out("run", "--rm", "--network=host", "--entrypoint", "python3", tag, "-c", probe)
         self.assertEqual(out.split()[-2:], [machine, "65532"])
+        native = "llama_cpp" if backend == "llama" else "torch"
+        out = self.podman_out("run", "--rm", "--network=host", "--entrypoint", "python3", tag,
+                              "-c", ELF_PROBE, native)
+        self.assertTrue(out.strip().startswith("[%d]" % ARCH[machine][1]), out)
 
         port, metrics = free_port(), free_port()
         name = f"svc-{pair.lower()}"
@@ -100,6 +125,10 @@ class ServiceImageTest(PodmanTestCase):
 
     def test_cpu_llm_trf(self) -> None:
         self.check_pair("CPU_LLM_TRF")
+
+    def test_arm_llm_llama(self) -> None:
+        """Cross-built on this x86_64 host, run under qemu-user."""
+        self.check_pair("ARM_LLM_LLAMA")
 
 
 if __name__ == "__main__":

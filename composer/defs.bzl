@@ -11,6 +11,10 @@ removing a folder needs no edit here), `<pair>` in lower case gets:
   <pair>_push      `bazel run ... -- --repository HOST/REPO`: push, tag ${LABEL}_<pair>
   <pair>_settings  the environment, labels, ports and tags read from the YAML files
 
+and, when there is a `Composer/Client/` folder, `client_image`, `client_load` and
+`client_push`: //client with the Client folder (prompts file) as its working directory,
+tagged ${REPO}:${LABEL}_client.
+
 Values (BATCH_SIZE, PRECISION, ports, ...) are read from the YAML files by actions, so an
 edit changes the affected images on the next build with no sync step; an unknown pair
 folder fails while the BUILD file loads, naming it.
@@ -21,7 +25,7 @@ layer per model file); the server code; the example's hooks, .env and extra_file
 """
 
 load("//composer/private:pairs.bzl", "PAIRS")
-load("//composer/private:service.bzl", _service = "service")
+load("//composer/private:service.bzl", _client = "client", _service = "service")
 
 def _folders(composer_dir):
     names = {}
@@ -66,6 +70,8 @@ def cecaiserve_services(
                 folder,
                 ", ".join(sorted(PAIRS.keys())),
             ))
+    if "Client" in folders:
+        _client(prefix = name, composer_dir = composer_dir, tags = tags)
     for pair in folders:
         if pair == "Client":
             continue

@@ -22,7 +22,7 @@ import sys
 from pathlib import Path
 from typing import Optional
 
-from composer.inputs import InputError, load_hub, load_pair
+from composer.inputs import CLIENT_FOLDER, InputError, load_client, load_hub, load_pair
 from converter.seed.seed_config import SeedConfigError, parse_global, parse_pair
 
 DEFAULT_METRICS_PORT = "9400"
@@ -82,6 +82,24 @@ def settings(composer_dir: Path, pair_name: str, model_dir: str, converter_dir: 
     return env, labels, f"{repo}:{title}"
 
 
+def client_settings(composer_dir: Path) -> tuple[dict[str, str], dict[str, str], str]:
+    """The client image's settings: the seed's composer_args_client.yaml without _ARG.
+
+    The client image runs with /client (the seed's Client folder) as its working
+    directory, so DATASET and OUTPUT keep meaning what they meant in the seed.
+    """
+    repo, label = load_hub(composer_dir)
+    env = load_client(composer_dir)
+    title = f"{label}_client"
+    labels = {
+        "org.opencontainers.image.title": title,
+        "org.opencontainers.image.description": "CECAIServe client: sends the prompts file to an inference service and reports latency and throughput",
+        "org.opencontainers.image.ref.name": f"{repo}:{title}",
+        "ai.cecaiserve.accinf-platform": CLIENT_FOLDER,
+    }
+    return env, labels, f"{repo}:{title}"
+
+
 def write_key_values(path: Path, values: dict[str, str]) -> None:
     for key, value in values.items():
         if "\n" in value:
@@ -105,13 +123,17 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser.add_argument("--out-remote-tags", type=Path, required=True, help="the tag alone, for oci_push")
     args = parser.parse_args(argv)
     try:
-        env, labels, tag = settings(args.composer_dir, args.pair, args.model_dir, args.converter_dir,
-                                    args.model_repo, args.model_revision, args.experiment)
+        if args.pair == CLIENT_FOLDER:
+            env, labels, tag = client_settings(args.composer_dir)
+        else:
+            env, labels, tag = settings(args.composer_dir, args.pair, args.model_dir, args.converter_dir,
+                                        args.model_repo, args.model_revision, args.experiment)
         write_key_values(args.out_env, env)
         write_key_values(args.out_labels, labels)
         args.out_tags.write_text(tag + "\n")
         args.out_remote_tags.write_text(tag.rsplit(":", 1)[1] + "\n")
-        args.out_ports.write_text("".join(f"{env[k]}/tcp\n" for k in ("SERVER_PORT", "METRICS_PORT") if env.get(k, "0") not in ("0", "-1")))
+        served = ("SERVER_PORT", "METRICS_PORT") if args.pair != CLIENT_FOLDER else ()
+        args.out_ports.write_text("".join(f"{env[k]}/tcp\n" for k in served if env.get(k, "0") not in ("0", "-1")))
     except (InputError, SeedConfigError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1

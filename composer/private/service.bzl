@@ -201,3 +201,55 @@ def service(prefix, pair, model, model_name, model_repo, model_revision, compose
         remote_tags_file = ":%s_settings.remote_tags" % lower,
         tags = tags,
     )
+
+CLIENT_WHEELS = {"client": ["grpcio", "grpcio-health-checking", "protobuf"]}
+
+def client(prefix, composer_dir, tags):
+    """The seed's client image: //client on the gRPC API, with the Client folder as /client."""
+    service_settings(
+        name = "client_settings",
+        composer_files = native.glob([
+            composer_dir + "/composer_args.yaml",
+            composer_dir + "/dockerhub_config.yaml",
+            composer_dir + "/Client/**",
+        ]),
+        pair = "Client",
+        model_dir = "",
+        tags = tags,
+    )
+    py_app_files(name = prefix + "_client_files", deps = ["//client:lib"], tags = tags)
+    oci_layer(
+        name = prefix + "_client_layer",
+        srcs = [":" + prefix + "_client_files"],
+        package_dir = "/app",
+        strip_prefix = "/",
+        tags = tags,
+    )
+
+    # The prompts file and the results the client writes next to it: owned by the
+    # image's user, as the seed's client wrote output.json into its working directory.
+    files = {}
+    for f in native.glob([composer_dir + "/Client/**"], exclude = [composer_dir + "/Client/*.yaml"]):
+        files[f] = "/client/" + f[len(composer_dir + "/Client/"):]
+    oci_layer(
+        name = prefix + "_client_data_layer",
+        files = files,
+        empty_dirs = ["/client"],
+        uid = 65532,
+        gid = 65532,
+        tags = tags,
+    )
+    wheels = py_wheel_layers(name = prefix + "_client_wheels", groups = CLIENT_WHEELS, hubs = IMAGE_WHEEL_HUBS, tags = tags)
+    oci_image(
+        name = "client_image",
+        base = "//oci/debian:base",
+        tars = wheels + [":" + prefix + "_client_layer", ":" + prefix + "_client_data_layer"],
+        entrypoint = ["python3", "-m", "client.cli"],
+        workdir = "/client",
+        env = {"PYTHONPATH": "/app", "PYTHONUNBUFFERED": "1"},
+        env_file = ":client_settings.env",
+        labels = ":client_settings.labels",
+        tags = tags,
+    )
+    oci_load(name = "client_load", image = ":client_image", repo_tags_file = ":client_settings.tags", tags = tags)
+    oci_push(name = "client_push", image = ":client_image", remote_tags_file = ":client_settings.remote_tags", tags = tags)

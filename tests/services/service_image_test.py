@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 import time
 import unittest
 
@@ -57,7 +58,7 @@ class ServiceImageTest(PodmanTestCase):
         self.assertEqual(result.returncode, 0, result.stderr)
         return result.stdout
 
-    def check_pair(self, pair: str) -> None:
+    def check_pair(self, pair: str, while_serving=None) -> None:
         tag, backend, precision, machine = IMAGES[pair]
         self.load(pair)
         inspected = json.loads(self.podman_out("image", "inspect", tag))[0]
@@ -113,6 +114,8 @@ class ServiceImageTest(PodmanTestCase):
                 self.assertGreater(c.usage.generated_tokens, 0)
                 self.assertEqual(c.text, c.text.strip())  # the example's postprocess hook ran
             self.assertTrue(any(c.text for c in reply.completions))
+            if while_serving:
+                while_serving(port)
         finally:
             subprocess.run([*self.podman, "stop", "-t", "30", name], capture_output=True)
             code = subprocess.run([*self.podman, "inspect", "-f", "{{.State.ExitCode}}", name],
@@ -120,8 +123,25 @@ class ServiceImageTest(PodmanTestCase):
             subprocess.run([*self.podman, "rm", "-f", name], capture_output=True)
         self.assertEqual(code, "0", "the server should drain and exit 0 on SIGTERM")
 
-    def test_cpu_llm_llama(self) -> None:
-        self.check_pair("CPU_LLM_LLAMA")
+    def test_cpu_llm_llama_and_client(self) -> None:
+        self.check_pair("CPU_LLM_LLAMA", while_serving=self.run_client_image)
+
+    def run_client_image(self, port: int) -> None:
+        """The client image as the seed ran it: its prompts file and settings baked in
+        (DATASET_SIZE 4), only the server's address given; it writes output.json into its
+        working directory as the image's non-root user."""
+        self.load_with_runner("LOAD_CLIENT")
+        tag = "cecaiserve/tiny:tiny_client"
+        config = json.loads(self.podman_out("image", "inspect", tag))[0]["Config"]
+        env = dict(item.split("=", 1) for item in config["Env"])
+        self.assertEqual((env["DATASET"], env["DATASET_SIZE"], config["WorkingDir"]), ("prompts.json", "4", "/client"))
+        out = self.podman_out("run", "--rm", "--network=host", "-e", "SERVER_IP=127.0.0.1", "-e", f"SERVER_PORT={port}",
+                              tag, "--concurrency", "4", "--quiet", "--metrics", "4")
+        self.assertIn("on CPU_LLM_LLAMA (llama, FP16, batch 4); 4 prompts", out)
+        self.assertRegex(out, r"4/4 requests ok in [0-9.]+ s: [0-9.]+ prompts/s, [0-9.]+ generated tokens/s; "
+                              r"latency ms p50 [0-9.]+ p90 [0-9.]+ p99 [0-9.]+")
+        self.assertIn("wrote output.json", out)
+        self.assertIn("wrote metrics.json (4 server records)", out)
 
     def test_cpu_llm_trf(self) -> None:
         self.check_pair("CPU_LLM_TRF")
@@ -132,4 +152,6 @@ class ServiceImageTest(PodmanTestCase):
 
 
 if __name__ == "__main__":
-    unittest.main()
+    # `bazel test --test_filter=ServiceImageTest.test_arm_llm_llama` runs one image.
+    only = os.environ.get("TESTBRIDGE_TEST_ONLY")
+    unittest.main(argv=[sys.argv[0], only] if only else None)

@@ -14,6 +14,7 @@ BUILD files then depend on `@pypi//numpy`, or `requirement("numpy")` loaded from
 
 load("//python/private:pip_hub.bzl", _pip_hub = "pip_hub")
 load("//python/private:versions.bzl", "SYSTEM_PYTHON")
+load("//python/private:wheel_folder.bzl", _wheel_folder = "wheel_folder")
 
 def pip_repository(name, lock, sdist_builds = {}, python = SYSTEM_PYTHON, wheels_only = False, **kwargs):
     """Declares the hub repository `name` for a JSON lock.
@@ -34,6 +35,10 @@ def pip_repository(name, lock, sdist_builds = {}, python = SYSTEM_PYTHON, wheels
     _pip_hub(name = name, lock = lock, sdist_builds = sdist_builds, python = python, wheels_only = wheels_only, **kwargs)
 
 pip_hub = _pip_hub
+
+# Wheels no reachable registry serves, from a folder the user names with --repo_env
+# (python/private/wheel_folder.bzl).
+wheel_folder = _wheel_folder
 
 # The wheels-only hubs of the image locks (WORKSPACE `# --- oci ---`), by target platform:
 # what py_wheel_layers(hubs = ...) takes.

@@ -6,7 +6,7 @@ load("//composer/private:seed_gguf.bzl", "seed_gguf")
 load("//composer/private:settings.bzl", "service_settings")
 load("//composer/private:unavailable.bzl", "unavailable")
 load("//converter:defs.bzl", "gguf_model")
-load("//oci:defs.bzl", "oci_image", "oci_layer", "oci_load", "oci_push", "py_wheel_layers")
+load("//oci:defs.bzl", "oci_image", "oci_layer", "oci_load", "oci_push", "py_wheel_layer", "py_wheel_layers")
 load("//platforms:defs.bzl", "platform_transition_filegroup")
 load("//python:defs.bzl", "IMAGE_WHEEL_HUBS")
 
@@ -37,10 +37,16 @@ WHEEL_GROUPS = {
 }
 
 # Which pairs build here so far, and what the others wait for.
-BUILT_HERE = ["CPU_LLM_LLAMA", "CPU_LLM_TRF", "ARM_LLM_LLAMA", "AGX_ORIN_LLM_LLAMA"]
+BUILT_HERE = ["CPU_LLM_LLAMA", "CPU_LLM_TRF", "ARM_LLM_LLAMA", "AGX_ORIN_LLM_LLAMA", "ARM_LLM_TRF", "AGX_ORIN_LLM_TRF"]
+
+# Wheels no reachable registry serves, per (backend, group), on arm64: a wheel_folder the
+# user fills (WORKSPACE); building without it fails in seconds, naming the setting.
+ARM64_WHEEL_FOLDERS = {
+    ("trf", "torch"): "@torch_cpu_linux_arm64//:wheels",
+}
 NOT_YET = {
     "llama": "the CUDA build of llama.cpp is not wired yet (its CUDA 13 toolchain is on PyPI; the compile takes ~1 h on 2 cores); see README, 'The 14 AccInf-Platforms'",
-    "trf": "the arm64 and CUDA images are not wired yet: arm64 needs a CPU torch wheel for aarch64 (not on PyPI) and CUDA torch is ~3 GB; see README, 'The 14 AccInf-Platforms'",
+    "trf": "the CUDA image is not wired yet (PyPI's CUDA torch and its nvidia-* wheels, ~3 GB); see README, 'The 14 AccInf-Platforms'",
     "vllm": "vLLM images are not built yet; see README, 'The 14 AccInf-Platforms'",
     "trt": "TensorRT-LLM images need NVIDIA's package index, which this machine cannot reach; see README, 'The 14 AccInf-Platforms'",
 }
@@ -167,9 +173,18 @@ def service(prefix, pair, model, model_name, model_repo, model_revision, compose
     else:
         model_layers = [":" + prefix + "_hf_model_layer"]
 
-    wheels = py_wheel_layers(
+    groups = dict(WHEEL_GROUPS[backend])
+    given = []
+    if platform in _OCI_PLATFORM:
+        for (folder_backend, group), folder in ARM64_WHEEL_FOLDERS.items():
+            if folder_backend == backend and group in groups:
+                groups.pop(group)
+                layer = "%s_%s_wheels_%s" % (lower, backend, group)
+                py_wheel_layer(name = layer, wheels = [folder], tags = tags)
+                given.append(":" + layer)
+    wheels = given + py_wheel_layers(
         name = "%s_%s_wheels" % (lower, backend),
-        groups = WHEEL_GROUPS[backend],
+        groups = groups,
         hubs = IMAGE_WHEEL_HUBS,
         tags = tags,
     )

@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# Images whose inputs no registry here serves fail in seconds, naming the input and how to
+# give it; the setting that gives it is checked and used.
+#  1. ARM_LLM_TRF without --repo_env=CECAISERVE_TORCH_CPU_LINUX_ARM64 fails in < 60 s,
+#     naming the setting.
+#  2. A folder with a wheel for another machine is refused, naming the wheel.
+#  3. A folder with a torch==2.13.0+cpu aarch64 wheel (a stand-in made here: the real one
+#     is 200 MB from an index this machine cannot reach) becomes the image's torch layer.
+#  4. Every //gpt2 pair that is not built here yet fails in < 60 s with its reason.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+bazel=${BAZEL:-./bazelw}
+env=CECAISERVE_TORCH_CPU_LINUX_ARM64
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fail() { echo "FAIL: $*"; exit 1; }
+
+expect_failure() {  # expect_failure WHAT PATTERN bazel-args...
+  local what=$1 pattern=$2; shift 2
+  local start=$SECONDS
+  if "$bazel" build "$@" > "$tmp/log" 2>&1; then
+    fail "$what: the build succeeded"
+  fi
+  grep -q -- "$pattern" "$tmp/log" || { tail -20 "$tmp/log"; fail "$what: no '$pattern' in the error"; }
+  (( SECONDS - start < 60 )) || fail "$what: took $((SECONDS - start)) s"
+  echo "ok: $what fails in $((SECONDS - start)) s: $(grep -m1 -o -- "$pattern.\{0,80\}" "$tmp/log")"
+}
+
+expect_failure "arm_llm_trf_image without the torch folder" "--repo_env=$env=" //examples/tiny:arm_llm_trf_image
+
+make_wheel() {  # make_wheel DIR NAME VERSION TAG
+  python3 - "$@" <<'PY'
+import base64, hashlib, sys, zipfile
+folder, name, version, tag = sys.argv[1:]
+files = {f"{name}/__init__.py": f"__version__ = {version!r}\n",
+         f"{name}-{version}.dist-info/METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n",
+         f"{name}-{version}.dist-info/WHEEL": f"Wheel-Version: 1.0\nGenerator: check\nRoot-Is-Purelib: false\nTag: {tag}\n"}
+record = f"{name}-{version}.dist-info/RECORD"
+lines = []
+for path, text in files.items():
+    digest = base64.urlsafe_b64encode(hashlib.sha256(text.encode()).digest()).rstrip(b"=").decode()
+    lines.append(f"{path},sha256={digest},{len(text.encode())}")
+lines.append(f"{record},,")
+files[record] = "\n".join(lines) + "\n"
+with zipfile.ZipFile(f"{folder}/{name}-{version}-{tag}.whl", "w") as z:
+    for path, text in files.items():
+        z.writestr(path, text)
+PY
+}
+
+mkdir -p "$tmp/x86" "$tmp/arm"
+make_wheel "$tmp/x86" torch "2.13.0+cpu" cp311-cp311-manylinux_2_28_aarch64
+make_wheel "$tmp/x86" sympy 1.14.0 cp311-cp311-manylinux_2_28_x86_64
+expect_failure "a torch folder with an x86_64 wheel" "wheels for another platform than aarch64: sympy" \
+  --repo_env=$env="$tmp/x86" //examples/tiny:arm_llm_trf_image
+
+make_wheel "$tmp/arm" torch "2.13.0+cpu" cp311-cp311-manylinux_2_28_aarch64
+make_wheel "$tmp/arm" sympy 1.14.0 py3-none-any
+layer=//examples/tiny:arm_llm_trf_trf_wheels_torch_linux_arm64
+"$bazel" build --repo_env=$env="$tmp/arm" "$layer" > "$tmp/log" 2>&1 || { tail -20 "$tmp/log"; fail "building $layer from the folder"; }
+blob=$(ls bazel-bin/examples/tiny/arm_llm_trf_trf_wheels_torch.tar.gz 2>/dev/null || true)
+blob=${blob:-$(find bazel-out/*/bin/examples/tiny -name 'arm_llm_trf_trf_wheels_torch.tar.gz' -newer "$tmp/arm" | head -1)}
+[[ -n "$blob" ]] || fail "no torch layer blob for $layer"
+tar -tzf "$blob" | grep -q "dist-packages/torch/__init__.py" || fail "$blob has no torch/__init__.py"
+tar -tzf "$blob" | grep -q "dist-packages/sympy/__init__.py" || fail "$blob has no sympy/__init__.py"
+echo "ok: the folder's wheels become the torch layer ($blob)"
+
+# The //gpt2 pairs that wait for an input or for work: each fails fast with its reason.
+stub=$tmp/gpt2 && mkdir -p "$stub/gpt2" && touch "$stub/WORKSPACE" "$stub/gpt2/config.json"
+echo 'filegroup(name = "model", srcs = ["gpt2/config.json"], visibility = ["//visibility:public"])' > "$stub/BUILD.bazel"
+for pair in gpu_llm_llama gpu_llm_trf gpu_llm_vllm gpu_llm_trt agx_orin_llm_trt agx_orin_llm_vllm arm_llm_vllm; do
+  target=//gpt2:${pair}_image
+  if "$bazel" query --override_repository=gpt2="$stub" "kind(unavailable, $target)" 2>/dev/null | grep -q .; then
+    expect_failure "$target" "${pair^^}: " --override_repository=gpt2="$stub" "$target"
+  fi
+done
+echo "PASS: unreachable inputs fail fast with their setting; a given folder is checked and used"

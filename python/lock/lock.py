@@ -61,7 +61,12 @@ def run_pip(requirements: Path, find_links: list[str], platforms: list[str], pyt
             for platform in platforms:
                 cmd += ["--platform", platform]
         print("+ " + " ".join(cmd), file=sys.stderr)
-        result = subprocess.run(cmd, stdout=sys.stderr)
+        # --isolated skips the user's pip settings but not the machine's (/etc/pip.conf,
+        # /etc/xdg/pip): an index, find-links or constraint there would change the lock
+        # from machine to machine. PIP_CONFIG_FILE=os.devnull turns every config file off.
+        env = {k: v for k, v in os.environ.items() if not k.startswith("PIP_")}
+        env["PIP_CONFIG_FILE"] = os.devnull
+        result = subprocess.run(cmd, stdout=sys.stderr, env=env)
         if result.returncode != 0:
             raise lockfile.LockError(f"pip could not resolve {requirements} (exit {result.returncode}); see above")
         return json.loads(report.read_text())

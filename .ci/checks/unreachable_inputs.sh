@@ -6,7 +6,9 @@
 #  2. A folder with a wheel for another machine is refused, naming the wheel.
 #  3. A folder with a torch==2.13.0+cpu aarch64 wheel (a stand-in made here: the real one
 #     is 200 MB from an index this machine cannot reach) becomes the image's torch layer.
-#  4. Every //gpt2 pair that is not built here yet fails in < 60 s with its reason.
+#  4. GPU_LLM_TRF: the same with its CUDA torch folder; the image has the folder's wheels
+#     and the NVIDIA runtime's environment.
+#  5. Every //gpt2 pair that is not built here yet fails in < 60 s with its reason.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 bazel=${BAZEL:-./bazelw}
@@ -65,10 +67,36 @@ tar -tzf "$blob" | grep -q "dist-packages/torch/__init__.py" || fail "$blob has 
 tar -tzf "$blob" | grep -q "dist-packages/sympy/__init__.py" || fail "$blob has no sympy/__init__.py"
 echo "ok: the folder's wheels become the torch layer ($blob)"
 
-# The //gpt2 pairs that wait for an input or for work: each fails fast with its reason.
+# The //gpt2 pairs, on a stand-in @gpt2 (empty files): GPU_LLM_TRF from a CUDA torch
+# folder, and the pairs that wait for an input or for work fail fast with their reason.
 stub=$tmp/gpt2 && mkdir -p "$stub/gpt2" && touch "$stub/WORKSPACE" "$stub/gpt2/config.json"
 echo 'filegroup(name = "model", srcs = ["gpt2/config.json"], visibility = ["//visibility:public"])' > "$stub/BUILD.bazel"
-for pair in gpu_llm_llama gpu_llm_trf gpu_llm_vllm gpu_llm_trt agx_orin_llm_trt agx_orin_llm_vllm arm_llm_vllm; do
+cuda_env=CECAISERVE_TORCH_CUDA_LINUX_X86_64
+expect_failure "//gpt2:gpu_llm_trf_image without the CUDA torch folder" "--repo_env=$cuda_env=" \
+  --override_repository=gpt2="$stub" //gpt2:gpu_llm_trf_image
+mkdir -p "$tmp/cuda"
+make_wheel "$tmp/cuda" torch "2.13.0" cp311-cp311-manylinux_2_28_x86_64
+make_wheel "$tmp/cuda" nvidia_cudnn_cu13 9.20.0.48 py3-none-manylinux_2_27_x86_64
+"$bazel" build --override_repository=gpt2="$stub" --repo_env=$cuda_env="$tmp/cuda" //gpt2:gpu_llm_trf_image > "$tmp/log" 2>&1 \
+  || { tail -20 "$tmp/log"; fail "building //gpt2:gpu_llm_trf_image from the CUDA torch folder"; }
+python3 - bazel-bin/gpt2/gpu_llm_trf_image <<'PY' || fail "the GPU image's config"
+import json, sys, tarfile
+layout = sys.argv[1]
+def blob(digest): return f"{layout}/blobs/{digest.replace(':', '/')}"
+manifest = json.load(open(blob(json.load(open(f"{layout}/index.json"))["manifests"][0]["digest"])))
+config = json.load(open(blob(manifest["config"]["digest"])))
+env = dict(e.split("=", 1) for e in config["config"]["Env"])
+assert config["architecture"] == "amd64", config["architecture"]
+assert env["NVIDIA_VISIBLE_DEVICES"] == "all" and "compute" in env["NVIDIA_DRIVER_CAPABILITIES"], env
+assert env["AI_DEVICE"] == "GPU_LLM_TRF" and env["BACKEND"] == "trf", env
+names = [n for layer in manifest["layers"] for n in tarfile.open(blob(layer["digest"])).getnames()]
+assert any(n.endswith("dist-packages/torch/__init__.py") for n in names), "no torch"
+assert any("nvidia_cudnn_cu13" in n for n in names), "no nvidia wheel"
+print(f"ok: //gpt2:gpu_llm_trf_image from the folder: amd64, NVIDIA_VISIBLE_DEVICES={env['NVIDIA_VISIBLE_DEVICES']}, "
+      f"torch and the nvidia wheels in its layers, {len(manifest['layers'])} layers")
+PY
+
+for pair in gpu_llm_llama gpu_llm_vllm gpu_llm_trt agx_orin_llm_trt agx_orin_llm_vllm arm_llm_vllm; do
   target=//gpt2:${pair}_image
   if "$bazel" query --override_repository=gpt2="$stub" "kind(unavailable, $target)" 2>/dev/null | grep -q .; then
     expect_failure "$target" "${pair^^}: " --override_repository=gpt2="$stub" "$target"

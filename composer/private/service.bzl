@@ -37,16 +37,21 @@ WHEEL_GROUPS = {
 }
 
 # Which pairs build here so far, and what the others wait for.
-BUILT_HERE = ["CPU_LLM_LLAMA", "CPU_LLM_TRF", "ARM_LLM_LLAMA", "AGX_ORIN_LLM_LLAMA", "ARM_LLM_TRF", "AGX_ORIN_LLM_TRF"]
+BUILT_HERE = ["CPU_LLM_LLAMA", "CPU_LLM_TRF", "ARM_LLM_LLAMA", "AGX_ORIN_LLM_LLAMA", "ARM_LLM_TRF", "AGX_ORIN_LLM_TRF", "GPU_LLM_TRF"]
 
-# Wheels no reachable registry serves, per (backend, group), on arm64: a wheel_folder the
+# Wheels no reachable registry serves, per (platform, backend, group): a wheel_folder the
 # user fills (WORKSPACE); building without it fails in seconds, naming the setting.
-ARM64_WHEEL_FOLDERS = {
-    ("trf", "torch"): "@torch_cpu_linux_arm64//:wheels",
+WHEEL_FOLDERS = {
+    ("//platforms:linux_arm64", "trf", "torch"): "@torch_cpu_linux_arm64//:wheels",
+    ("//platforms:jetson_agx_orin", "trf", "torch"): "@torch_cpu_linux_arm64//:wheels",
+    ("//platforms:linux_x86_64_cuda", "trf", "torch"): "@torch_cuda_linux_x86_64//:wheels",
 }
+
+# What the NVIDIA container runtime reads to give a container the GPU.
+CUDA_ENV = {"NVIDIA_VISIBLE_DEVICES": "all", "NVIDIA_DRIVER_CAPABILITIES": "compute,utility"}
 NOT_YET = {
     "llama": "the CUDA build of llama.cpp is not wired yet (its CUDA 13 toolchain is on PyPI; the compile takes ~1 h on 2 cores); see README, 'The 14 AccInf-Platforms'",
-    "trf": "the CUDA image is not wired yet (PyPI's CUDA torch and its nvidia-* wheels, ~3 GB); see README, 'The 14 AccInf-Platforms'",
+    "trf": "every TRF pair is wired; this message is never shown",
     "vllm": "vLLM images are not built yet; see README, 'The 14 AccInf-Platforms'",
     "trt": "TensorRT-LLM images need NVIDIA's package index, which this machine cannot reach; see README, 'The 14 AccInf-Platforms'",
 }
@@ -175,13 +180,12 @@ def service(prefix, pair, model, model_name, model_repo, model_revision, compose
 
     groups = dict(WHEEL_GROUPS[backend])
     given = []
-    if platform in _OCI_PLATFORM:
-        for (folder_backend, group), folder in ARM64_WHEEL_FOLDERS.items():
-            if folder_backend == backend and group in groups:
-                groups.pop(group)
-                layer = "%s_%s_wheels_%s" % (lower, backend, group)
-                py_wheel_layer(name = layer, wheels = [folder], tags = tags)
-                given.append(":" + layer)
+    for (folder_platform, folder_backend, group), folder in WHEEL_FOLDERS.items():
+        if folder_platform == platform and folder_backend == backend and group in groups:
+            groups.pop(group)
+            layer = "%s_%s_wheels_%s" % (lower, backend, group)
+            py_wheel_layer(name = layer, wheels = [folder], tags = tags)
+            given.append(":" + layer)
     wheels = given + py_wheel_layers(
         name = "%s_%s_wheels" % (lower, backend),
         groups = groups,
@@ -198,7 +202,7 @@ def service(prefix, pair, model, model_name, model_repo, model_revision, compose
         tars = wheels + model_layers + [":" + prefix + "_server_layer", ":" + prefix + "_experiment_layer"],
         entrypoint = ["python3", "-m", "server.main"],
         workdir = "/app",
-        env = {"PYTHONPATH": "/app", "PYTHONUNBUFFERED": "1"},
+        env = dict({"PYTHONPATH": "/app", "PYTHONUNBUFFERED": "1"}, **(CUDA_ENV if platform == "//platforms:linux_x86_64_cuda" else {})),
         env_file = ":%s_settings.env" % lower,
         labels = ":%s_settings.labels" % lower,
         exposed_ports_file = ":%s_settings.ports" % lower,

@@ -8,7 +8,8 @@
 #     is 200 MB from an index this machine cannot reach) becomes the image's torch layer.
 #  4. GPU_LLM_TRF: the same with its CUDA torch folder; the image has the folder's wheels
 #     and the NVIDIA runtime's environment.
-#  5. Every //gpt2 pair that is not built here yet fails in < 60 s with its reason.
+#  5. Every other //gpt2 pair that needs a folder fails in < 60 s naming its setting, and
+#     the ones not wired yet with their reason.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 bazel=${BAZEL:-./bazelw}
@@ -96,10 +97,22 @@ print(f"ok: //gpt2:gpu_llm_trf_image from the folder: amd64, NVIDIA_VISIBLE_DEVI
       f"torch and the nvidia wheels in its layers, {len(manifest['layers'])} layers")
 PY
 
-for pair in gpu_llm_llama gpu_llm_vllm gpu_llm_trt agx_orin_llm_trt agx_orin_llm_vllm arm_llm_vllm; do
-  target=//gpt2:${pair}_image
-  if "$bazel" query --override_repository=gpt2="$stub" "kind(unavailable, $target)" 2>/dev/null | grep -q .; then
-    expect_failure "$target" "${pair^^}: " --override_repository=gpt2="$stub" "$target"
-  fi
+# Each //gpt2 pair that waits for a wheel folder names its setting; the rest of the
+# pairs that are not wired yet fail with their reason.
+declare -A folder_env=(
+  [agx_orin_llm_trf]=CECAISERVE_TORCH_JETSON
+  [agx_orin_llm_trt]=CECAISERVE_TENSORRT_LLM_JETSON
+  [agx_orin_llm_vllm]=CECAISERVE_VLLM_JETSON
+  [arm_llm_vllm]=CECAISERVE_VLLM_CPU_LINUX_ARM64
+  [gpu_llm_trt]=CECAISERVE_TENSORRT_LLM_LINUX_X86_64
+  [gpu_llm_vllm]=CECAISERVE_VLLM_CUDA_LINUX_X86_64
+)
+for pair in "${!folder_env[@]}"; do
+  expect_failure "//gpt2:${pair}_image" "--repo_env=${folder_env[$pair]}=" --override_repository=gpt2="$stub" "//gpt2:${pair}_image"
+done
+unwired=$("$bazel" query --override_repository=gpt2="$stub" 'kind(unavailable, attr(name, "_image$", //gpt2:*))' 2>/dev/null)
+for target in $unwired; do
+  pair=${target#//gpt2:}; pair=${pair%_image}
+  expect_failure "$target" "${pair^^}: " --override_repository=gpt2="$stub" "$target"
 done
 echo "PASS: unreachable inputs fail fast with their setting; a given folder is checked and used"

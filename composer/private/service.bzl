@@ -34,26 +34,62 @@ WHEEL_GROUPS = {
         "server": SERVER_WHEELS,
         "transformers": ["transformers", "tokenizers", "safetensors"],
     },
+    # TensorRT-LLM and vLLM off the CPU: the engine and everything it needs come from a
+    # wheel folder (WHEEL_FOLDERS) as the "engine" group.
+    "trt": {
+        "engine": [],
+        "server": SERVER_WHEELS,
+    },
+    "vllm": {
+        "engine": [],
+        "server": SERVER_WHEELS,
+    },
 }
 
-# Which pairs build here so far, and what the others wait for.
-BUILT_HERE = ["CPU_LLM_LLAMA", "CPU_LLM_TRF", "ARM_LLM_LLAMA", "AGX_ORIN_LLM_LLAMA", "ARM_LLM_TRF", "AGX_ORIN_LLM_TRF", "GPU_LLM_TRF"]
+# The pairs whose images are wired (some need an input from the user: WHEEL_FOLDERS).
+# The others are `unavailable` targets that fail in seconds with NOT_YET's reason.
+BUILT_HERE = [
+    "AGX_ORIN_LLM_LLAMA",
+    "AGX_ORIN_LLM_TRF",
+    "AGX_ORIN_LLM_TRT",
+    "AGX_ORIN_LLM_VLLM",
+    "ARM_LLM_LLAMA",
+    "ARM_LLM_TRF",
+    "ARM_LLM_VLLM",
+    "CPU_LLM_LLAMA",
+    "CPU_LLM_TRF",
+    "GPU_LLM_TRF",
+    "GPU_LLM_TRT",
+    "GPU_LLM_VLLM",
+]
 
-# Wheels no reachable registry serves, per (platform, backend, group): a wheel_folder the
-# user fills (WORKSPACE); building without it fails in seconds, naming the setting.
+_ARM64 = "//platforms:linux_arm64"
+_JETSON = "//platforms:jetson_agx_orin"
+_CUDA = "//platforms:linux_x86_64_cuda"
+
+# Wheels no reachable registry serves: (platform, backend) -> (wheel_folder's wheels, the
+# backend's wheel groups they replace). The user fills the folder (WORKSPACE, README
+# "Inputs this machine cannot reach"); without it the image fails in seconds, naming the
+# setting. The folder's layer goes first; the server's wheels are installed over it.
 WHEEL_FOLDERS = {
-    ("//platforms:linux_arm64", "trf", "torch"): "@torch_cpu_linux_arm64//:wheels",
-    ("//platforms:jetson_agx_orin", "trf", "torch"): "@torch_cpu_linux_arm64//:wheels",
-    ("//platforms:linux_x86_64_cuda", "trf", "torch"): "@torch_cuda_linux_x86_64//:wheels",
+    (_ARM64, "trf"): ("@torch_cpu_linux_arm64//:wheels", ["torch"]),
+    (_JETSON, "trf"): ("@torch_jetson//:wheels", ["torch"]),
+    (_CUDA, "trf"): ("@torch_cuda_linux_x86_64//:wheels", ["torch"]),
+    (_CUDA, "trt"): ("@tensorrt_llm_linux_x86_64//:wheels", ["engine"]),
+    (_JETSON, "trt"): ("@tensorrt_llm_jetson//:wheels", ["engine"]),
+    (_CUDA, "vllm"): ("@vllm_cuda_linux_x86_64//:wheels", ["engine"]),
+    (_ARM64, "vllm"): ("@vllm_cpu_linux_arm64//:wheels", ["engine"]),
+    (_JETSON, "vllm"): ("@vllm_jetson//:wheels", ["engine"]),
 }
 
-# What the NVIDIA container runtime reads to give a container the GPU.
+# What the NVIDIA container runtime reads to give a container the GPU (GPU and Jetson
+# images that use it).
 CUDA_ENV = {"NVIDIA_VISIBLE_DEVICES": "all", "NVIDIA_DRIVER_CAPABILITIES": "compute,utility"}
+_USES_GPU = [(_CUDA, "trf"), (_CUDA, "trt"), (_CUDA, "vllm"), (_JETSON, "trf"), (_JETSON, "trt"), (_JETSON, "vllm")]
+
 NOT_YET = {
     "llama": "the CUDA build of llama.cpp is not wired yet (its CUDA 13 toolchain is on PyPI; the compile takes ~1 h on 2 cores); see README, 'The 14 AccInf-Platforms'",
-    "trf": "every TRF pair is wired; this message is never shown",
-    "vllm": "vLLM images are not built yet; see README, 'The 14 AccInf-Platforms'",
-    "trt": "TensorRT-LLM images need NVIDIA's package index, which this machine cannot reach; see README, 'The 14 AccInf-Platforms'",
+    "vllm": "the CPU vLLM image is not wired yet; see README, 'The 14 AccInf-Platforms'",
 }
 
 def _shared(prefix, model, model_name, model_repo, model_revision, composer_dir, tags):
@@ -180,12 +216,13 @@ def service(prefix, pair, model, model_name, model_repo, model_revision, compose
 
     groups = dict(WHEEL_GROUPS[backend])
     given = []
-    for (folder_platform, folder_backend, group), folder in WHEEL_FOLDERS.items():
-        if folder_platform == platform and folder_backend == backend and group in groups:
+    if (platform, backend) in WHEEL_FOLDERS:
+        folder, replaced = WHEEL_FOLDERS[(platform, backend)]
+        for group in replaced:
             groups.pop(group)
-            layer = "%s_%s_wheels_%s" % (lower, backend, group)
-            py_wheel_layer(name = layer, wheels = [folder], tags = tags)
-            given.append(":" + layer)
+        layer = "%s_%s_wheels_%s" % (lower, backend, "_".join(replaced))
+        py_wheel_layer(name = layer, wheels = [folder], tags = tags)
+        given.append(":" + layer)
     wheels = given + py_wheel_layers(
         name = "%s_%s_wheels" % (lower, backend),
         groups = groups,
@@ -202,7 +239,7 @@ def service(prefix, pair, model, model_name, model_repo, model_revision, compose
         tars = wheels + model_layers + [":" + prefix + "_server_layer", ":" + prefix + "_experiment_layer"],
         entrypoint = ["python3", "-m", "server.main"],
         workdir = "/app",
-        env = dict({"PYTHONPATH": "/app", "PYTHONUNBUFFERED": "1"}, **(CUDA_ENV if platform == "//platforms:linux_x86_64_cuda" else {})),
+        env = dict({"PYTHONPATH": "/app", "PYTHONUNBUFFERED": "1"}, **(CUDA_ENV if (platform, backend) in _USES_GPU else {})),
         env_file = ":%s_settings.env" % lower,
         labels = ":%s_settings.labels" % lower,
         exposed_ports_file = ":%s_settings.ports" % lower,

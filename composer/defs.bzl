@@ -9,6 +9,8 @@ removing a folder needs no edit here), `<pair>` in lower case gets:
   <pair>_image     the OCI image (layout directory + .digest)
   <pair>_load      `bazel run`: podman/docker load, tagged ${REPO}:${LABEL}_<pair>
   <pair>_push      `bazel run ... -- --repository HOST/REPO`: push, tag ${LABEL}_<pair>
+  <pair>_run       `bazel run`: the same server, settings, model and hooks natively
+                   (LLAMA and TRF pairs; this host's build of the backend; 127.0.0.1)
   <pair>_settings  the environment, labels, ports and tags read from the YAML files
 
 and, when there is a `Composer/Client/` folder, `client_image`, `client_load` and

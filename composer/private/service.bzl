@@ -2,6 +2,7 @@
 
 load("//composer/private:app_files.bzl", "py_app_files")
 load("//composer/private:pairs.bzl", "PAIRS")
+load("//composer/private:run.bzl", "service_run")
 load("//composer/private:seed_gguf.bzl", "seed_gguf")
 load("//composer/private:settings.bzl", "service_settings")
 load("//composer/private:unavailable.bzl", "unavailable")
@@ -92,6 +93,15 @@ NOT_YET = {
     "vllm": "the CPU vLLM image is not wired yet; see README, 'The 14 AccInf-Platforms'",
 }
 
+def _app_files(composer_dir):
+    """The example's files in the image's /app: the hooks, .env and extra_files_dir."""
+    files = {}
+    for f in native.glob([composer_dir + "/experiment_server.py", composer_dir + "/.env"], allow_empty = True):
+        files[f] = "/app/" + f.split("/")[-1]
+    for f in native.glob([composer_dir + "/extra_files_dir/**"], allow_empty = True):
+        files[f] = "/app/" + f[len(composer_dir + "/extra_files_dir/"):]
+    return files
+
 def _shared(prefix, model, model_name, model_repo, model_revision, composer_dir, tags):
     """Targets every pair of one input directory shares (made once)."""
     if native.existing_rule(prefix + "_server_files"):
@@ -112,15 +122,9 @@ def _shared(prefix, model, model_name, model_repo, model_revision, composer_dir,
     )
 
     # The example's own files: the hooks, .env and extra_files_dir, next to the server.
-    files = {}
-    for f in native.glob([composer_dir + "/experiment_server.py", composer_dir + "/.env"], allow_empty = True):
-        files[f] = "/app/" + f.split("/")[-1]
-    extra = native.glob([composer_dir + "/extra_files_dir/**"], allow_empty = True)
-    for f in extra:
-        files[f] = "/app/" + f[len(composer_dir + "/extra_files_dir/"):]
     oci_layer(
         name = prefix + "_experiment_layer",
-        files = files,
+        files = _app_files(composer_dir),
         tags = tags,
     )
 
@@ -245,6 +249,17 @@ def service(prefix, pair, model, model_name, model_repo, model_revision, compose
         exposed_ports_file = ":%s_settings.ports" % lower,
         tags = tags,
     )
+    # The same server, settings and model natively (backends this host can run).
+    if backend in ("llama", "trf"):
+        service_run(
+            name = lower + "_run",
+            pair = pair,
+            env = ":%s_settings.env" % lower,
+            model = ":" + lower + "_gguf" if backend == "llama" else model,
+            gguf = backend == "llama",
+            app_files = _app_files(composer_dir),
+            tags = tags,
+        )
     oci_load(
         name = lower + "_load",
         image = ":" + lower + "_image",

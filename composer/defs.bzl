@@ -44,6 +44,7 @@ def cecaiserve_services(
         model_revision = "",
         composer_dir = "Composer",
         converter_dir = "Converter/configurations",
+        extra_wheels = {},
         tags = []):
     """Service image targets for every AccInf-Platform folder of a seed input directory.
 
@@ -57,6 +58,9 @@ def cecaiserve_services(
       model_revision: its commit.
       composer_dir: the seed's Composer folder, relative to this package.
       converter_dir: the seed's Converter/configurations folder (LLAMA pairs).
+      extra_wheels: pair -> wheels of its extra_pip_libraries: EXTRA_WHEELS from the
+        example's `seed_extra_wheels` repository (//composer:repositories.bzl). A pair
+        whose extra_pip_libraries_<pair>.txt lists packages needs its entry.
       tags: added to every target (e.g. ["manual"] when the model needs a download).
     """
     folders = _folders(composer_dir)
@@ -86,5 +90,6 @@ def cecaiserve_services(
             model_revision = model_revision,
             composer_dir = composer_dir,
             converter_dir = converter_dir,
+            extra_wheels = extra_wheels.get(pair),
             tags = tags,
         )

@@ -18,6 +18,8 @@ value change the image with no sync step: the YAML files are this action's input
 from __future__ import annotations
 
 import argparse
+import hashlib
+import json
 import sys
 from pathlib import Path
 from typing import Optional
@@ -35,17 +37,33 @@ def gguf_name(converter_dir: Path, pair: str) -> tuple[str, str]:
     return pair_config.file_name, pair_config.gguf_precision
 
 
+def check_extras(path: Path, listed: list[str], pair: str, extra_lock: Optional[Path], has_layer: bool) -> None:
+    """A pair that lists extra packages must have them locked, from this very .txt, and
+    get their layer: else the image would silently lack them."""
+    fix = f"run `bazel run //composer:lock_extras -- {path.parent.parent.parent}`"
+    entry = None
+    if extra_lock is not None:
+        entry = json.loads(extra_lock.read_text()).get("pairs", {}).get(pair)
+    if entry is None:
+        raise InputError(f"{path}: lists {', '.join(listed)}, which are not locked: {fix}")
+    if entry.get("requirements_sha256") != hashlib.sha256(path.read_bytes()).hexdigest():
+        raise InputError(f"{path}: changed since {extra_lock} was written: {fix}")
+    if not has_layer:
+        raise InputError(
+            f"{path}: lists {', '.join(listed)}, but the BUILD file gives this pair no extra wheels: load EXTRA_WHEELS "
+            "from the example's seed_extra_wheels repository and pass extra_wheels = EXTRA_WHEELS to cecaiserve_services"
+        )
+
+
 def settings(composer_dir: Path, pair_name: str, model_dir: str, converter_dir: Optional[Path],
-             model_repo: str, model_revision: str, experiment: bool) -> tuple[dict[str, str], dict[str, str], str]:
+             model_repo: str, model_revision: str, experiment: bool,
+             extra_lock: Optional[Path] = None, has_extra_layer: bool = False) -> tuple[dict[str, str], dict[str, str], str]:
     repo, label = load_hub(composer_dir)
     inputs = load_pair(composer_dir, pair_name)
     pair = inputs.pair
     if inputs.extra_pip_libraries:
         path = inputs.folder / f"extra_pip_libraries_{pair.name.lower()}.txt"
-        raise InputError(
-            f"{path}: lists {', '.join(inputs.extra_pip_libraries)}, but extra packages are not installed into "
-            "images yet (they need a per-platform lock entry); empty the file, or add them to the server's images by hand"
-        )
+        check_extras(path, inputs.extra_pip_libraries, pair.name, extra_lock, has_extra_layer)
     env = dict(inputs.env)
     if pair.uses_gguf:
         if converter_dir is None:
@@ -116,6 +134,8 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser.add_argument("--model-repo", default="")
     parser.add_argument("--model-revision", default="")
     parser.add_argument("--experiment", action="store_true", help="the image has /app/experiment_server.py")
+    parser.add_argument("--extra-lock", type=Path, help="the example's extra_pip_libraries.lock.json")
+    parser.add_argument("--has-extra-layer", action="store_true", help="the image gets the pair's extra wheels")
     parser.add_argument("--out-env", type=Path, required=True)
     parser.add_argument("--out-labels", type=Path, required=True)
     parser.add_argument("--out-ports", type=Path, required=True)
@@ -127,7 +147,8 @@ def main(argv: Optional[list[str]] = None) -> int:
             env, labels, tag = client_settings(args.composer_dir)
         else:
             env, labels, tag = settings(args.composer_dir, args.pair, args.model_dir, args.converter_dir,
-                                        args.model_repo, args.model_revision, args.experiment)
+                                        args.model_repo, args.model_revision, args.experiment,
+                                        args.extra_lock, args.has_extra_layer)
         write_key_values(args.out_env, env)
         write_key_values(args.out_labels, labels)
         args.out_tags.write_text(tag + "\n")

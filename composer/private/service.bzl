@@ -170,7 +170,7 @@ def _for_platform(name, src, platform, tags):
         platform_transition_filegroup(name = name, srcs = [src], target_platform = platform, tags = tags)
     return ":" + name
 
-def service(prefix, pair, model, model_name, model_repo, model_revision, composer_dir, converter_dir, tags):
+def service(prefix, pair, model, model_name, model_repo, model_revision, composer_dir, converter_dir, extra_wheels, tags):
     lower = pair.lower()
     platform, backend = PAIRS[pair]
     _shared(prefix, model, model_name, model_repo, model_revision, composer_dir, tags)
@@ -198,6 +198,8 @@ def service(prefix, pair, model, model_name, model_repo, model_revision, compose
         model_repo = model_repo,
         model_revision = model_revision,
         experiment = bool(native.glob([composer_dir + "/experiment_server.py"], allow_empty = True)),
+        extra_lock = native.glob([composer_dir + "/extra_pip_libraries.lock.json"], allow_empty = True),
+        has_extra_layer = extra_wheels != None,
         tags = tags,
     )
 
@@ -234,6 +236,11 @@ def service(prefix, pair, model, model_name, model_repo, model_revision, compose
         tags = tags,
     )
     wheels = [_for_platform("%s_%s" % (w.lstrip(":"), plat), w, platform, tags) for w in wheels]
+    if extra_wheels:
+        # The seed's extra_pip_libraries: locked for the pair's machine already, so no
+        # transition; over the backend's wheels.
+        py_wheel_layer(name = lower + "_extra_wheels", wheels = [extra_wheels], tags = tags)
+        wheels.append(":" + lower + "_extra_wheels")
     architecture, variant = _OCI_PLATFORM.get(platform, (None, None))
     oci_image(
         name = lower + "_image",

@@ -27,6 +27,10 @@ def _impl(ctx):
     args.add("--model-revision", ctx.attr.model_revision)
     if ctx.attr.experiment:
         args.add("--experiment")
+    for f in ctx.files.extra_lock:
+        args.add("--extra-lock", f)
+    if ctx.attr.has_extra_layer:
+        args.add("--has-extra-layer")
     args.add("--out-env", env)
     args.add("--out-labels", labels)
     args.add("--out-ports", ports)
@@ -35,7 +39,7 @@ def _impl(ctx):
     ctx.actions.run(
         executable = ctx.executable._tool,
         arguments = [args],
-        inputs = ctx.files.composer_files + ctx.files.converter_files,
+        inputs = ctx.files.composer_files + ctx.files.converter_files + ctx.files.extra_lock,
         outputs = [env, labels, ports, tags, remote_tags],
         mnemonic = "ServiceSettings",
         progress_message = "Reading the seed's inputs for %s" % ctx.attr.pair,
@@ -68,6 +72,8 @@ service_settings = rule(
         "model_repo": attr.string(doc = "Hugging Face repo id, for the image's labels."),
         "model_revision": attr.string(doc = "Its commit, for the image's labels."),
         "experiment": attr.bool(doc = "The image holds /app/experiment_server.py (EXPERIMENT_SERVER)."),
+        "extra_lock": attr.label_list(allow_files = [".json"], doc = "The example's extra_pip_libraries.lock.json, if it has one."),
+        "has_extra_layer": attr.bool(doc = "The image gets the pair's locked extra wheels (cecaiserve_services' extra_wheels)."),
         "_tool": attr.label(default = Label("//composer:settings_tool"), executable = True, cfg = "exec"),
     },
 )

@@ -29,6 +29,8 @@ IMAGES = {
     "CPU_LLM_TRF": ("cecaiserve/tiny:tiny_cpu_llm_trf", "trf", "auto", "x86_64"),
     "ARM_LLM_LLAMA": ("cecaiserve/tiny:tiny_arm_llm_llama", "llama", "Q8_0", "aarch64"),
 }
+# What the example's extra_pip_libraries_<pair>.txt lists (Composer/extra_pip_libraries.lock.json).
+EXTRA_PACKAGES = {"CPU_LLM_TRF": "emoji", "ARM_LLM_LLAMA": "emoji"}
 # OCI architecture and ELF e_machine of each machine.
 ARCH = {"x86_64": ("amd64", 62), "aarch64": ("arm64", 183)}
 
@@ -72,6 +74,8 @@ class ServiceImageTest(PodmanTestCase):
 
         # What runs inside: the target's machine code, the backend's library loads.
         probe = "import platform, os; print(platform.machine(), os.getuid())"
+        if pair in EXTRA_PACKAGES:  # the pair's extra_pip_libraries, from the example's lock
+            probe = f"import {EXTRA_PACKAGES[pair]}; " + probe
         if backend == "llama":
             probe = "import llama_cpp; " + probe
         else:

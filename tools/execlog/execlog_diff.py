@@ -14,9 +14,13 @@ action whose outputs differ, the report says why:
                      differing actions the change was inherited, so look there first
   COMMAND CHANGED    its command line or environment differ (a flag, a path, a variable)
 
-Actions found in only one log are listed too (a cache hit is not logged by Bazel 4.2.3,
-so build both sides without a cache, or with the same one). Exit status: 0 when every
-matched action produced the same bytes, 1 when something differs, 2 on bad input.
+Actions found in only one log are listed too (an action the local action cache skipped
+is not logged at all; one served by a disk or remote cache is logged with
+remoteCacheHit, but its outputs are the cache's bytes, not a fresh run's, which would
+hide the culprit: build both sides without any cache, e.g. `--disk_cache=
+--remote_cache=` after `bazel clean --expunge`; the tool warns about such hits). Exit
+status: 0 when every matched action produced the same bytes, 1 when something differs,
+2 on bad input.
 """
 
 from __future__ import annotations
@@ -165,6 +169,11 @@ def main(argv: Optional[list[str]] = None) -> int:
         if not path.is_file():
             print(f"execlog_diff: {path}: no such file", file=sys.stderr)
             return 2
+    for path in (args.first, args.second):
+        hits = sum(1 for spawn in read_spawns(path) if spawn.get("remoteCacheHit"))
+        if hits:
+            print(f"warning: {path}: {hits} actions came from a cache (remoteCacheHit), not from a run; "
+                  "their outputs cannot show non-determinism (build with --disk_cache= --remote_cache=)")
     first, second = load_actions(args.first), load_actions(args.second)
     findings, only_first, only_second, same = compare(first, second)
     print(f"{len(first)} and {len(second)} actions; {same} matched with identical outputs, "

@@ -197,7 +197,10 @@ def run_build(name: str, cwd: Path, startup: list[str], flags: list[str], target
         raise SystemExit(1)
     processes, kinds = parse_processes(proc.stderr)
     spawns = list(read_json_stream(exec_log)) if exec_log.exists() else []
-    info = subprocess.run([*(cmd[:cmd.index("./bazelw")] if as_user else []), "./bazelw", *startup, "info", "output_base"],
+    # `info` reads the build options: --disk_cache= keeps it from needing a writable home
+    # (the .bazelrc's default disk cache is under ~, which for `nobody` is /nonexistent).
+    info = subprocess.run([*(cmd[:cmd.index("./bazelw")] if as_user else []), "./bazelw", *startup, "info",
+                           "--disk_cache=", "output_base"],
                           cwd=cwd, env=env, capture_output=True, text=True)
     result = BuildResult(name=name, seconds=seconds, processes=processes, kinds=kinds,
                          digests=image_digests(bep), spawns=spawns, exec_log=exec_log, bep=bep,

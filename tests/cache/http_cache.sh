@@ -86,12 +86,16 @@ PY
 
 http_cache_stop() {
   # Only the nginx this script started: its master's pid from its own pid file.
+  # QUIT (graceful) waits for open connections, and Bazel servers keep theirs alive
+  # until they exit: after 5 s, TERM (fast shutdown), then KILL.
   if [[ -n "${HTTP_CACHE_PID:-}" ]] && kill -0 "$HTTP_CACHE_PID" 2>/dev/null; then
-    kill -QUIT "$HTTP_CACHE_PID" 2>/dev/null || true
-    local i
-    for i in $(seq 50); do
-      kill -0 "$HTTP_CACHE_PID" 2>/dev/null || break
-      sleep 0.1
+    local signal i
+    for signal in QUIT TERM KILL; do
+      kill "-$signal" "$HTTP_CACHE_PID" 2>/dev/null || true
+      for i in $(seq 50); do
+        kill -0 "$HTTP_CACHE_PID" 2>/dev/null || break 2
+        sleep 0.1
+      done
     done
   fi
   HTTP_CACHE_PID=""

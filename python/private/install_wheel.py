@@ -82,8 +82,20 @@ def install(wheel: Path, site: Path, bin_dir: Path, interpreter: str) -> None:
 
 
 def compile_site(site: Path) -> None:
+    """Byte-compiles the repository's site folder.
+
+    A .pyc records the path of its source (co_filename), by default the absolute path at
+    compile time: here the output base, which differs per user and per checkout path.
+    Those bytes are inputs of every action whose tool imports the package, so they
+    changed the action keys and a second machine missed the remote cache for every
+    Python tool with a third-party dependency (found by tests/cache/remote_cache_check.py
+    and `//tools/execlog:diff`). `ddir` records the repository-relative path instead
+    (`external/<repo>/site/...`, as in the execroot), the same everywhere; tracebacks
+    through third-party code name that path, and __file__ is unaffected.
+    """
     ok = compileall.compile_dir(
         str(site),
+        ddir=f"external/{site.parent.name}/site",
         quiet=2,
         workers=0,
         invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH,

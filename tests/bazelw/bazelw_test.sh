@@ -84,5 +84,28 @@ FAKE_INSTALLED="$ALL" run_bazelw build //...
 [[ $rc != 0 ]] || fail "5: exit 0"
 grep -q "need root (or sudo) to install: bazel-bootstrap" "$WORK/err" || fail "5: $(cat "$WORK/err")"
 
+# 6. --config=ci takes the cache URL from BAZEL_REMOTE_CACHE, inserted after the command
+#    (before a `--`), and does not echo it (it may carry credentials).
+FAKE_UID=0 setup; os_release debian
+ln -s fake-bazel "$WORK/bin/bazel"
+EXTRA_ENV="BAZEL_REMOTE_CACHE=http://u:secret@127.0.0.1:9" FAKE_INSTALLED="$ALL" \
+  run_bazelw --output_base=/ob run --config=ci //x -- --config=cache
+[[ $rc == 0 ]] || fail "6: exit $rc: $(cat "$WORK/err")"
+grep -qx "fake bazel: --output_base=/ob run --remote_cache=http://u:secret@127.0.0.1:9 --config=ci //x -- --config=cache" "$WORK/out" \
+  || fail "6: wrong arguments: $(cat "$WORK/out")"
+grep -q secret "$WORK/err" && fail "6: the URL was echoed: $(cat "$WORK/err")"
+
+# 7. --config=cache without BAZEL_REMOTE_CACHE: fails saying what to set; an explicit
+#    --remote_cache=... needs no variable; other commands are passed through untouched.
+FAKE_UID=0 setup; os_release debian
+ln -s fake-bazel "$WORK/bin/bazel"
+FAKE_INSTALLED="$ALL" run_bazelw build --config=cache //...
+[[ $rc != 0 ]] || fail "7: exit 0 without a cache URL"
+grep -q "set BAZEL_REMOTE_CACHE" "$WORK/err" || fail "7: no hint: $(cat "$WORK/err")"
+FAKE_INSTALLED="$ALL" run_bazelw build --config=cache --remote_cache=grpc://h:1 //...
+grep -qx "fake bazel: build --config=cache --remote_cache=grpc://h:1 //..." "$WORK/out" || fail "7: $(cat "$WORK/out")"
+EXTRA_ENV="BAZEL_REMOTE_CACHE=http://h:1" FAKE_INSTALLED="$ALL" run_bazelw build //...
+grep -qx "fake bazel: build //..." "$WORK/out" || fail "7: added a cache without --config: $(cat "$WORK/out")"
+
 if ((failures)); then echo "$failures check(s) failed" >&2; exit 1; fi
 echo "bazelw: all checks passed"

@@ -7,7 +7,7 @@ import tempfile
 import unittest
 from pathlib import Path
 
-from tools.execlog.execlog_diff import compare, load_actions, main
+from tools.execlog.execlog_diff import compare, key_changes, load_actions, main
 
 
 def spawn(label: str, outputs: dict[str, str], inputs: dict[str, str], args=None, env=None) -> dict:
@@ -71,6 +71,19 @@ class ExeclogDiffTest(unittest.TestCase):
         report = json.loads(out.read_text())
         self.assertEqual(report["findings"][0]["label"], "//:noisy")
         self.assertEqual(report["only_first"], ["Genrule //:envy"])
+
+    def test_same_outputs_different_key(self) -> None:
+        """A tool's .pyc compiled with an absolute path: same outputs, different input
+        bytes, so the two builds miss each other's cache entries (found in this repository
+        by the remote cache proof)."""
+        first = [spawn("//:tool_user", {"out/x": "x1"}, {"tool.pyc": "path-a", "src/a": "a1"})]
+        second = [spawn("//:tool_user", {"out/x": "x1"}, {"tool.pyc": "path-b", "src/a": "a1"})]
+        a, b = write_log(first), write_log(second)
+        changed = key_changes(load_actions(a), load_actions(b))
+        self.assertEqual([(f.verdict, f.action.label) for f in changed], [("KEY CHANGED (same outputs)", "//:tool_user")])
+        self.assertEqual(changed[0].details, ["input differs: tool.pyc: path-a -> path-b"])
+        self.assertEqual(main([str(a), str(b)]), 0)  # outputs are deterministic
+        self.assertEqual(main([str(a), str(b), "--keys"]), 1)
 
     def test_not_a_log(self) -> None:
         path = Path(os.environ["TEST_TMPDIR"]) / "bad.json"

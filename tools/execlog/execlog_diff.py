@@ -14,9 +14,17 @@ action whose outputs differ, the report says why:
                      differing actions the change was inherited, so look there first
   COMMAND CHANGED    its command line or environment differ (a flag, a path, a variable)
 
-Actions found in only one log are listed too (a cache hit is not logged by Bazel 4.2.3,
-so build both sides without a cache, or with the same one). Exit status: 0 when every
-matched action produced the same bytes, 1 when something differs, 2 on bad input.
+Actions with the same output bytes but a different key (command, environment or input
+bytes) are listed too, as KEY CHANGED: they are why one build misses the other's cache
+entries (`--keys` makes them fail the run).
+
+Actions found in only one log are listed too (an action the local action cache skipped
+is not logged at all; one served by a disk or remote cache is logged with
+remoteCacheHit, but its outputs are the cache's bytes, not a fresh run's, which would
+hide the culprit: build both sides without any cache, e.g. `--disk_cache=
+--remote_cache=` after `bazel clean --expunge`; the tool warns about such hits). Exit
+status: 0 when every matched action produced the same bytes, 1 when something differs,
+2 on bad input.
 """
 
 from __future__ import annotations
@@ -155,16 +163,46 @@ def compare(first: dict[tuple[str, ...], Action], second: dict[tuple[str, ...], 
     return findings, only_first, only_second, same
 
 
+def key_changes(first: dict[tuple[str, ...], Action], second: dict[tuple[str, ...], Action]) -> list[Finding]:
+    """Matched actions with the SAME outputs but a different command, environment or
+    input bytes: deterministic, yet their cache keys differ, so one build cannot use the
+    other's cache entry (an absolute path baked into an input, a variable of the user's
+    environment, a tool that differs per machine). The first inputs to look at are those
+    that are not themselves outputs of another changed action."""
+    changed: list[Finding] = []
+    for key in sorted(set(first) & set(second)):
+        a, b = first[key], second[key]
+        if a.outputs != b.outputs or (a.args == b.args and a.env == b.env and a.inputs == b.inputs):
+            continue
+        details = []
+        if a.args != b.args:
+            details += [f"argument {i}: {x!r} -> {y!r}" for i, (x, y) in enumerate(zip(a.args, b.args)) if x != y][:10]
+            if len(a.args) != len(b.args):
+                details.append(f"{len(a.args)} -> {len(b.args)} arguments")
+        details += _dict_changes("environment", a.env, b.env)
+        details += _dict_changes("input", a.inputs, b.inputs, limit=8)
+        changed.append(Finding("KEY CHANGED (same outputs)", a, details))
+    return changed
+
+
 def main(argv: Optional[list[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("first", type=Path)
     parser.add_argument("second", type=Path)
     parser.add_argument("--json", type=Path, help="also write the findings as JSON")
+    parser.add_argument("--keys", action="store_true",
+                        help="also fail (exit 1) when an action's key differs although its outputs do not: "
+                             "the cause of remote cache misses between two machines or checkouts")
     args = parser.parse_args(argv)
     for path in (args.first, args.second):
         if not path.is_file():
             print(f"execlog_diff: {path}: no such file", file=sys.stderr)
             return 2
+    for path in (args.first, args.second):
+        hits = sum(1 for spawn in read_spawns(path) if spawn.get("remoteCacheHit"))
+        if hits:
+            print(f"warning: {path}: {hits} actions came from a cache (remoteCacheHit), not from a run; "
+                  "their outputs cannot show non-determinism (build with --disk_cache= --remote_cache=)")
     first, second = load_actions(args.first), load_actions(args.second)
     findings, only_first, only_second, same = compare(first, second)
     print(f"{len(first)} and {len(second)} actions; {same} matched with identical outputs, "
@@ -174,6 +212,13 @@ def main(argv: Optional[list[str]] = None) -> int:
         print(f"\n{f.verdict}: {f.action.name}")
         for line in f.details:
             print(f"    {line}")
+    keyed = key_changes(first, second)
+    if keyed:
+        print(f"\n{len(keyed)} actions with identical outputs but different keys (these miss each other's cache):")
+        for f in keyed:
+            print(f"\n{f.verdict}: {f.action.name}")
+            for line in f.details:
+                print(f"    {line}")
     for title, names in (("only in the first log", only_first), ("only in the second log", only_second)):
         if names:
             print(f"\n{title}:")
@@ -185,8 +230,10 @@ def main(argv: Optional[list[str]] = None) -> int:
             "findings": [{"verdict": f.verdict, "mnemonic": f.action.mnemonic, "label": f.action.label,
                           "outputs": list(f.action.key), "details": f.details} for f in findings],
             "only_first": only_first, "only_second": only_second,
+            "key_changes": [{"mnemonic": f.action.mnemonic, "label": f.action.label, "outputs": list(f.action.key),
+                             "details": f.details} for f in keyed],
         }, indent=2) + "\n")
-    return 1 if findings else 0
+    return 1 if findings or (args.keys and keyed) else 0
 
 
 if __name__ == "__main__":

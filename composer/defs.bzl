@@ -42,6 +42,7 @@ def cecaiserve_services(
         model_revision = "",
         composer_dir = "Composer",
         converter_dir = "Converter/configurations",
+        models = {},
         tags = []):
     """Service image targets for every AccInf-Platform folder of a seed input directory.
 
@@ -55,6 +56,8 @@ def cecaiserve_services(
       model_revision: its commit.
       composer_dir: the seed's Composer folder, relative to this package.
       converter_dir: the seed's Converter/configurations folder (LLAMA pairs).
+      models: AccInf-Platform -> another model folder served under the same name, for a
+        pair whose runtime cannot run `model` (vLLM's CPU kernels need head size >= 32).
       tags: added to every target (e.g. ["manual"] when the model needs a download).
     """
     folders = _folders(composer_dir)
@@ -84,5 +87,6 @@ def cecaiserve_services(
             model_revision = model_revision,
             composer_dir = composer_dir,
             converter_dir = converter_dir,
+            pair_model = models.get(pair),
             tags = tags,
         )

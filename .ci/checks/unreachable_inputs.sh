@@ -64,8 +64,9 @@ layer=//examples/tiny:arm_llm_trf_trf_wheels_torch_linux_arm64
 blob=$(ls bazel-bin/examples/tiny/arm_llm_trf_trf_wheels_torch.tar.gz 2>/dev/null || true)
 blob=${blob:-$(find bazel-out/*/bin/examples/tiny -name 'arm_llm_trf_trf_wheels_torch.tar.gz' -newer "$tmp/arm" | head -1)}
 [[ -n "$blob" ]] || fail "no torch layer blob for $layer"
-tar -tzf "$blob" | grep -q "dist-packages/torch/__init__.py" || fail "$blob has no torch/__init__.py"
-tar -tzf "$blob" | grep -q "dist-packages/sympy/__init__.py" || fail "$blob has no sympy/__init__.py"
+listing=$(tar -tzf "$blob")  # (not `tar | grep -q`: grep's early exit fails the pipe)
+grep -q "dist-packages/torch/__init__.py" <<< "$listing" || fail "$blob has no torch/__init__.py"
+grep -q "dist-packages/sympy/__init__.py" <<< "$listing" || fail "$blob has no sympy/__init__.py"
 echo "ok: the folder's wheels become the torch layer ($blob)"
 
 # The //gpt2 pairs, on a stand-in @gpt2 (empty files): GPU_LLM_TRF from a CUDA torch

@@ -186,8 +186,10 @@ def service(prefix, pair, model, model_name, model_repo, model_revision, compose
             unavailable(name = lower + suffix, message = "%s: %s" % (pair, NOT_YET[backend]), tags = ["manual"])
         return
 
-    if backend == "vllm":
-        # ~2.5 GB of wheels: built on request (and by service_image_vllm_test), not by `bazel build //...`.
+    if backend == "vllm" or (platform, backend) in WHEEL_FOLDERS:
+        # vLLM: ~2.5 GB of wheels, built on request (and by service_image_vllm_test). A
+        # pair that needs a wheel folder builds only once the user gives it. Neither is
+        # built by `bazel build //...`.
         tags = tags + ["manual"]
 
     composer_files = native.glob([

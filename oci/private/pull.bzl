@@ -233,7 +233,10 @@ def _oci_pull_impl(rctx):
 oci_pull = repository_rule(
     implementation = _oci_pull_impl,
     doc = _DOC,
-    environ = ["DOCKER_CONFIG", "REGISTRY_USER", "REGISTRY_PASSWORD"],
+    # No `environ`: Bazel writes the value of each declared variable into the
+    # repository's marker file, and REGISTRY_PASSWORD must not land on disk. The pull is
+    # pinned by digest, so a changed credential never needs a refetch; the credentials
+    # are read from rctx.os.environ when the repository is fetched.
     attrs = {
         "image": attr.string(mandatory = True, doc = "HOST[:PORT]/REPOSITORY, e.g. docker.io/library/debian."),
         "digest": attr.string(doc = "sha256:... of the manifest or index. Required: without it the fetch fails and prints the digest to pin."),

@@ -28,13 +28,9 @@ from pathlib import Path
 ROOT = Path(".bazelrc").resolve().parent if Path(".bazelrc").exists() else Path(__file__).resolve().parents[2]
 SECRET_NAMES = ("HF_TOKEN", "HF_TOKEN_PATH", "REGISTRY_PASSWORD", "REGISTRY_USER", "DOCKER_CONFIG")
 
-# Known and reported, not fixed here (oci/ belongs to another change): oci_pull declares
-# the registry credentials in `environ`, so Bazel writes REGISTRY_PASSWORD's value into
-# output_base/external/@<repo>.marker. The fix is hf_model's: read rctx.os.environ
-# without declaring it (the pull is pinned by digest, so a changed credential never
-# needs a refetch). Remove the entry when fixed; the test then guards it.
-KNOWN_ENVIRON_SECRETS = {("oci/private/pull.bzl", "REGISTRY_PASSWORD"), ("oci/private/pull.bzl", "REGISTRY_USER"),
-                         ("oci/private/pull.bzl", "DOCKER_CONFIG")}
+# Repository rules that may record a secret variable in their marker file (none: oci_pull
+# and hf_model read credentials from rctx.os.environ without declaring them in `environ`).
+KNOWN_ENVIRON_SECRETS: set[tuple[str, str]] = set()
 
 
 def bazelrc_lines() -> list[str]:

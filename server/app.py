@@ -44,7 +44,11 @@ class RunningServer:
         self._metrics_httpd = metrics_httpd
         self.loaded = threading.Event()
         self.load_error: Optional[BaseException] = None
+        # _stopped: a stop has begun (later calls must not start another); _done: it has
+        # finished, gRPC and metrics are closed. wait() and a second stop() wait for _done,
+        # so nobody sees the server as stopped while its port still answers.
         self._stopped = threading.Event()
+        self._done = threading.Event()
 
     def _set_health(self, status: int) -> None:
         for name in ("", SERVICE_NAME):
@@ -64,17 +68,22 @@ class RunningServer:
     def stop(self, grace: Optional[float] = None) -> None:
         """Drain: NOT_SERVING, finish queued and running work, stop gRPC and metrics."""
         if self._stopped.is_set():
+            self._done.wait()
             return
         self._stopped.set()
-        self._set_health(health_pb2.HealthCheckResponse.NOT_SERVING)
-        self.server.drain()
-        self.grpc_server.stop(grace if grace is not None else self.server.config.drain_timeout_s).wait()
-        if self._metrics_httpd is not None:
-            self._metrics_httpd.shutdown()
-        self.server.close()
+        try:
+            self._set_health(health_pb2.HealthCheckResponse.NOT_SERVING)
+            self.server.drain()
+            self.grpc_server.stop(grace if grace is not None else self.server.config.drain_timeout_s).wait()
+            if self._metrics_httpd is not None:
+                self._metrics_httpd.shutdown()
+            self.server.close()
+        finally:
+            self._done.set()
 
     def wait(self) -> None:
-        self._stopped.wait()
+        """Returns once a stop has finished (not merely begun)."""
+        self._done.wait()
 
 
 def serve(server: BaseServer, background_load: bool = True) -> RunningServer:

@@ -74,7 +74,7 @@ class ClientTest(unittest.TestCase):
             self.assertEqual(len(metrics["records"]), 5)
             self.assertEqual(metrics["model"]["accinf_platform"], "CPU_LLM_LLAMA")
             self.assertIn("server is shutting down", result.stdout)
-            self.assertTrue(running._stopped.wait(30), "the server did not stop after Shutdown")
+            self.assertTrue(running._done.wait(30), "the server did not stop after Shutdown")
         finally:
             running.stop(grace=0)
 

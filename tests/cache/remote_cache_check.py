@@ -58,7 +58,11 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator, Optional
+from typing import Optional
+
+if not __package__:  # run as a script from the repository's root (.ci/run), not by Bazel
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+from tools.execlog.execlog_diff import read_json_stream  # noqa: E402
 
 IMAGES_QUERY = 'kind("oci_image rule", //examples/tiny:all) except attr(tags, "manual", //examples/tiny:all)'
 MARKER = "CECAI_SECRET_MARKER_7f3c9a"
@@ -90,21 +94,6 @@ class BuildResult:
 
 def say(message: str) -> None:
     print(f"[cache-check] {message}", flush=True)
-
-
-def read_json_stream(path: Path) -> Iterator[dict]:
-    """Bazel 4.2.3 writes both its execution log and its BEP file as concatenated JSON
-    objects, not one document."""
-    text = path.read_text(errors="replace")
-    decoder = json.JSONDecoder()
-    i = 0
-    while True:
-        while i < len(text) and text[i].isspace():
-            i += 1
-        if i >= len(text):
-            return
-        obj, i = decoder.raw_decode(text, i)
-        yield obj
 
 
 def parse_processes(stderr: str) -> tuple[int, dict[str, int]]:

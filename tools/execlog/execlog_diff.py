@@ -52,9 +52,10 @@ class Action:
         return f"{self.mnemonic} {self.label or self.key[0]}"
 
 
-def read_spawns(path: Path) -> Iterator[dict]:
-    """The log is a stream of JSON objects (SpawnExec messages), not one array."""
-    text = path.read_text()
+def read_json_stream(path: Path) -> Iterator[dict]:
+    """Bazel 4.2.3 writes its execution log and its BEP file as concatenated JSON objects,
+    not one document. Raises json.JSONDecodeError on anything else."""
+    text = path.read_text(errors="replace")
     decoder = json.JSONDecoder()
     i = 0
     while True:
@@ -62,11 +63,16 @@ def read_spawns(path: Path) -> Iterator[dict]:
             i += 1
         if i >= len(text):
             return
-        try:
-            obj, i = decoder.raw_decode(text, i)
-        except json.JSONDecodeError as error:
-            raise SystemExit(f"{path}: not a Bazel JSON execution log ({error})") from None
+        obj, i = decoder.raw_decode(text, i)
         yield obj
+
+
+def read_spawns(path: Path) -> Iterator[dict]:
+    """The log is a stream of JSON objects (SpawnExec messages), not one array."""
+    try:
+        yield from read_json_stream(path)
+    except json.JSONDecodeError as error:
+        raise SystemExit(f"{path}: not a Bazel JSON execution log ({error})") from None
 
 
 def _digests(entries: list[dict]) -> dict[str, str]:

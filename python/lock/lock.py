@@ -72,6 +72,17 @@ def run_pip(requirements: Path, find_links: list[str], platforms: list[str], pyt
         return json.loads(report.read_text())
 
 
+def reasoned_names(flag: str, items: list[str]) -> dict[str, str]:
+    """NAME=WHY options: every left-out distribution carries its reason into the lock."""
+    out = {}
+    for item in items:
+        name, _, why = item.partition("=")
+        if not why:
+            raise lockfile.LockError(f"{flag} {item!r}: say why, as NAME=WHY")
+        out[lockfile.normalize(name)] = why
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--requirements", default="python/requirements.in")
@@ -108,12 +119,7 @@ def main(argv: list[str] | None = None) -> int:
             return 1 if problems else 0
 
         requirements_list = lockfile.parse_requirements_in(req_text, str(requirements))
-        excluded = {}
-        for item in args.exclude:
-            name, _, why = item.partition("=")
-            if not why:
-                raise lockfile.LockError(f"--exclude {item!r}: say why, as NAME=WHY")
-            excluded[lockfile.normalize(name)] = why
+        excluded = reasoned_names("--exclude", args.exclude)
         unknown = set(excluded) - {r.key for r in requirements_list}
         if unknown:
             raise lockfile.LockError(f"--exclude names what requirements.in does not list: {', '.join(sorted(unknown))}")
@@ -133,12 +139,7 @@ def main(argv: list[str] | None = None) -> int:
             raise lockfile.LockError(f"--lock-platform {args.lock_platform}: no marker values known for it; "
                                      f"use one of {', '.join(sorted(lockfile.TARGET_MARKERS))}")
         dists = lockfile.distributions_from_report(report, kept, sha256_of, extra, markers)
-        dropped = {}
-        for item in args.drop:
-            name, _, why = item.partition("=")
-            if not why:
-                raise lockfile.LockError(f"--drop {item!r}: say why, as NAME=WHY")
-            dropped[lockfile.normalize(name)] = why
+        dropped = reasoned_names("--drop", args.drop)
         if dropped:
             dists = lockfile.drop(dists, dropped, [r.key for r in kept])
         allowed = {lockfile.normalize(n) for n in args.allow_sdist}

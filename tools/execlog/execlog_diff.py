@@ -148,13 +148,7 @@ def compare(first: dict[tuple[str, ...], Action], second: dict[tuple[str, ...], 
             continue
         output_lines = _dict_changes("output", a.outputs, b.outputs)
         if a.args != b.args or a.env != b.env:
-            details = []
-            if a.args != b.args:
-                details += [f"argument {i}: {x!r} -> {y!r}" for i, (x, y) in enumerate(zip(a.args, b.args)) if x != y][:10]
-                if len(a.args) != len(b.args):
-                    details.append(f"{len(a.args)} -> {len(b.args)} arguments")
-            details += _dict_changes("environment", a.env, b.env)
-            findings.append(Finding("COMMAND CHANGED", a, details + output_lines))
+            findings.append(Finding("COMMAND CHANGED", a, _command_changes(a, b) + output_lines))
         elif a.inputs != b.inputs:
             input_lines = _dict_changes("input", a.inputs, b.inputs)
             inherited = [p for p in set(a.inputs) | set(b.inputs) if a.inputs.get(p) != b.inputs.get(p) and p in changed_outputs]
@@ -169,6 +163,14 @@ def compare(first: dict[tuple[str, ...], Action], second: dict[tuple[str, ...], 
     return findings, only_first, only_second, same
 
 
+def _command_changes(a: "Action", b: "Action") -> list[str]:
+    """How two runs of one action differ in arguments (the first 10) and environment."""
+    details = [f"argument {i}: {x!r} -> {y!r}" for i, (x, y) in enumerate(zip(a.args, b.args)) if x != y][:10]
+    if len(a.args) != len(b.args):
+        details.append(f"{len(a.args)} -> {len(b.args)} arguments")
+    return details + _dict_changes("environment", a.env, b.env)
+
+
 def key_changes(first: dict[tuple[str, ...], Action], second: dict[tuple[str, ...], Action]) -> list[Finding]:
     """Matched actions with the SAME outputs but a different command, environment or
     input bytes: deterministic, yet their cache keys differ, so one build cannot use the
@@ -180,13 +182,7 @@ def key_changes(first: dict[tuple[str, ...], Action], second: dict[tuple[str, ..
         a, b = first[key], second[key]
         if a.outputs != b.outputs or (a.args == b.args and a.env == b.env and a.inputs == b.inputs):
             continue
-        details = []
-        if a.args != b.args:
-            details += [f"argument {i}: {x!r} -> {y!r}" for i, (x, y) in enumerate(zip(a.args, b.args)) if x != y][:10]
-            if len(a.args) != len(b.args):
-                details.append(f"{len(a.args)} -> {len(b.args)} arguments")
-        details += _dict_changes("environment", a.env, b.env)
-        details += _dict_changes("input", a.inputs, b.inputs, limit=8)
+        details = _command_changes(a, b) + _dict_changes("input", a.inputs, b.inputs, limit=8)
         changed.append(Finding("KEY CHANGED (same outputs)", a, details))
     return changed
 

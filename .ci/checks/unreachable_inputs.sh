@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Images whose inputs no registry here serves fail in seconds, naming the input and how to
 # give it; the setting that gives it is checked and used.
-#  1. ARM_LLM_TRF without --repo_env=CECAISERVE_TORCH_CPU_LINUX_ARM64 fails in < 60 s,
+#  1. AGX_ORIN_LLM_TRF without --repo_env=CECAISERVE_TORCH_JETSON fails in < 60 s,
 #     naming the setting.
 #  2. A folder with a wheel for another machine is refused, naming the wheel.
-#  3. A folder with a torch==2.13.0+cpu aarch64 wheel (a stand-in made here: the real one
-#     is 200 MB from an index this machine cannot reach) becomes the image's torch layer.
+#  3. A folder with an aarch64 torch wheel (a stand-in made here: JetPack's is on NVIDIA's
+#     index, which this machine cannot reach) becomes the image's torch layer.
 #  4. GPU_LLM_TRF: the same with its CUDA torch folder; the image has the folder's wheels
 #     and the NVIDIA runtime's environment.
 #  5. Every other //gpt2 pair that needs a folder fails in < 60 s naming its setting, and
@@ -13,7 +13,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 bazel=${BAZEL:-./bazelw}
-env=CECAISERVE_TORCH_CPU_LINUX_ARM64
+env=CECAISERVE_TORCH_JETSON
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 fail() { echo "FAIL: $*"; exit 1; }
@@ -29,7 +29,12 @@ expect_failure() {  # expect_failure WHAT PATTERN bazel-args...
   echo "ok: $what fails in $((SECONDS - start)) s: $(grep -m1 -o -- "$pattern.\{0,80\}" "$tmp/log")"
 }
 
-expect_failure "arm_llm_trf_image without the torch folder" "--repo_env=$env=" //examples/tiny:arm_llm_trf_image
+# The //gpt2 pairs, on a stand-in @gpt2 (empty files): what is checked here is the wiring.
+stub=$tmp/gpt2 && mkdir -p "$stub/gpt2" && touch "$stub/WORKSPACE" "$stub/gpt2/config.json"
+echo 'filegroup(name = "model", srcs = ["gpt2/config.json"], visibility = ["//visibility:public"])' > "$stub/BUILD.bazel"
+gpt2=(--override_repository=gpt2="$stub")
+
+expect_failure "//gpt2:agx_orin_llm_trf_image without the torch folder" "--repo_env=$env=" "${gpt2[@]}" //gpt2:agx_orin_llm_trf_image
 
 make_wheel() {  # make_wheel DIR NAME VERSION TAG
   python3 - "$@" <<'PY'
@@ -52,27 +57,25 @@ PY
 }
 
 mkdir -p "$tmp/x86" "$tmp/arm"
-make_wheel "$tmp/x86" torch "2.13.0+cpu" cp311-cp311-manylinux_2_28_aarch64
+make_wheel "$tmp/x86" torch "2.5.0a0+872d972e41.nv24.08" cp311-cp311-linux_aarch64
 make_wheel "$tmp/x86" sympy 1.14.0 cp311-cp311-manylinux_2_28_x86_64
 expect_failure "a torch folder with an x86_64 wheel" "wheels for another platform than aarch64: sympy" \
-  --repo_env=$env="$tmp/x86" //examples/tiny:arm_llm_trf_image
+  --repo_env=$env="$tmp/x86" "${gpt2[@]}" //gpt2:agx_orin_llm_trf_image
 
-make_wheel "$tmp/arm" torch "2.13.0+cpu" cp311-cp311-manylinux_2_28_aarch64
+make_wheel "$tmp/arm" torch "2.5.0a0+872d972e41.nv24.08" cp311-cp311-linux_aarch64
 make_wheel "$tmp/arm" sympy 1.14.0 py3-none-any
-layer=//examples/tiny:arm_llm_trf_trf_wheels_torch_linux_arm64
-"$bazel" build --repo_env=$env="$tmp/arm" "$layer" > "$tmp/log" 2>&1 || { tail -20 "$tmp/log"; fail "building $layer from the folder"; }
-blob=$(ls bazel-bin/examples/tiny/arm_llm_trf_trf_wheels_torch.tar.gz 2>/dev/null || true)
-blob=${blob:-$(find bazel-out/*/bin/examples/tiny -name 'arm_llm_trf_trf_wheels_torch.tar.gz' -newer "$tmp/arm" | head -1)}
+layer=$("$bazel" query "${gpt2[@]}" 'attr(name, "^agx_orin_llm_trf_trf_wheels_torch_", //gpt2:*)' 2>/dev/null)
+[[ $(wc -w <<< "$layer") == 1 ]] || fail "no single torch layer target for agx_orin_llm_trf: '$layer'"
+"$bazel" build --repo_env=$env="$tmp/arm" "${gpt2[@]}" "$layer" > "$tmp/log" 2>&1 || { tail -20 "$tmp/log"; fail "building $layer from the folder"; }
+blob=$(find bazel-out/*/bin/gpt2 -name 'agx_orin_llm_trf_trf_wheels_torch.tar.gz' -newer "$tmp/arm" | head -1)
 [[ -n "$blob" ]] || fail "no torch layer blob for $layer"
 listing=$(tar -tzf "$blob")  # (not `tar | grep -q`: grep's early exit fails the pipe)
 grep -q "dist-packages/torch/__init__.py" <<< "$listing" || fail "$blob has no torch/__init__.py"
 grep -q "dist-packages/sympy/__init__.py" <<< "$listing" || fail "$blob has no sympy/__init__.py"
 echo "ok: the folder's wheels become the torch layer ($blob)"
 
-# The //gpt2 pairs, on a stand-in @gpt2 (empty files): GPU_LLM_TRF from a CUDA torch
-# folder, and the pairs that wait for an input or for work fail fast with their reason.
-stub=$tmp/gpt2 && mkdir -p "$stub/gpt2" && touch "$stub/WORKSPACE" "$stub/gpt2/config.json"
-echo 'filegroup(name = "model", srcs = ["gpt2/config.json"], visibility = ["//visibility:public"])' > "$stub/BUILD.bazel"
+# GPU_LLM_TRF from a CUDA torch folder, and the pairs that wait for an input or for work
+# fail fast with their reason.
 cuda_env=CECAISERVE_TORCH_CUDA_LINUX_X86_64
 expect_failure "//gpt2:gpu_llm_trf_image without the CUDA torch folder" "--repo_env=$cuda_env=" \
   --override_repository=gpt2="$stub" //gpt2:gpu_llm_trf_image
@@ -101,7 +104,6 @@ PY
 # Each //gpt2 pair that waits for a wheel folder names its setting; the rest of the
 # pairs that are not wired yet fail with their reason.
 declare -A folder_env=(
-  [agx_orin_llm_trf]=CECAISERVE_TORCH_JETSON
   [agx_orin_llm_trt]=CECAISERVE_TENSORRT_LLM_JETSON
   [agx_orin_llm_vllm]=CECAISERVE_VLLM_JETSON
   [arm_llm_vllm]=CECAISERVE_VLLM_CPU_LINUX_ARM64

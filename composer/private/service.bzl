@@ -69,7 +69,6 @@ _CUDA = "//platforms:linux_x86_64_cuda"
 # "Inputs this machine cannot reach"); without it the image fails in seconds, naming the
 # setting. The folder's layer goes first; the server's wheels are installed over it.
 WHEEL_FOLDERS = {
-    (_ARM64, "trf"): ("@torch_cpu_linux_arm64//:wheels", ["torch"]),
     (_JETSON, "trf"): ("@torch_jetson//:wheels", ["torch"]),
     (_CUDA, "trf"): ("@torch_cuda_linux_x86_64//:wheels", ["torch"]),
     (_CUDA, "trt"): ("@tensorrt_llm_linux_x86_64//:wheels", ["engine"]),

@@ -10,9 +10,11 @@ be searched are named with --find-links, on the command line, where a reviewer s
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import hashlib
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -83,6 +85,21 @@ def reasoned_names(flag: str, items: list[str]) -> dict[str, str]:
     return out
 
 
+def repins(items: list[str]) -> dict[str, tuple[str, str]]:
+    """NAME==VERSION=WHY options: this platform's lock pins another version, with the reason.
+
+    For a requirement whose pinned release has no usable wheel on one platform while an
+    older one has (PyPI's aarch64 torch is a CPU build up to 2.10.0, a CUDA build after).
+    """
+    out = {}
+    for item in items:
+        match = re.fullmatch(r"([A-Za-z0-9._-]+)==([^=\s]+)=(.+)", item, re.S)
+        if not match:
+            raise lockfile.LockError(f"--repin {item!r}: write NAME==VERSION=WHY")
+        out[lockfile.normalize(match.group(1))] = (match.group(2), match.group(3).strip())
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--requirements", default="python/requirements.in")
@@ -100,6 +117,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="leave a requirements.in entry out of this lock (e.g. no wheel for this platform)")
     parser.add_argument("--drop", action="append", default=[], metavar="NAME=WHY",
                         help="leave a dependency (not a requirements.in entry) out of this lock, and what only it needs")
+    parser.add_argument("--repin", action="append", default=[], metavar="NAME==VERSION=WHY",
+                        help="lock another version of a requirements.in entry on this platform, and say why")
     parser.add_argument("--python-version", default="3.11")
     parser.add_argument("--lock-platform", default="linux_x86_64", help="the platform name recorded in the lock")
     parser.add_argument("--check", action="store_true", help="only check the existing lock against requirements.in")
@@ -123,9 +142,14 @@ def main(argv: list[str] | None = None) -> int:
         unknown = set(excluded) - {r.key for r in requirements_list}
         if unknown:
             raise lockfile.LockError(f"--exclude names what requirements.in does not list: {', '.join(sorted(unknown))}")
-        kept = [r for r in requirements_list if r.key not in excluded]
+        repinned = repins(args.repin)
+        unknown = set(repinned) - {r.key for r in requirements_list}
+        if unknown:
+            raise lockfile.LockError(f"--repin names what requirements.in does not list: {', '.join(sorted(unknown))}")
+        kept = [dataclasses.replace(r, version=repinned[r.key][0]) if r.key in repinned else r
+                for r in requirements_list if r.key not in excluded]
         pip_input = requirements
-        if excluded:
+        if excluded or repinned:
             pip_input = Path(tempfile.mkdtemp()) / "requirements.in"
             pip_input.write_text("".join(f"{r.name}{'[' + ','.join(r.extras) + ']' if r.extras else ''}=={r.version}\n"
                                          for r in kept))
@@ -150,7 +174,7 @@ def main(argv: list[str] | None = None) -> int:
                     f"or add a Bazel rule that builds it and pass --allow-sdist {d.name}"
                 )
         text = lockfile.render(dists, req_text, args.lock_platform, args.python_version, args.regenerate or REGENERATE,
-                               excluded, dropped)
+                               excluded, dropped, {k: {"version": v, "why": why} for k, (v, why) in repinned.items()})
         problems = lockfile.check_consistency(req_text, json.loads(text), args.regenerate or REGENERATE)
         if problems:
             raise lockfile.LockError("; ".join(problems))

@@ -307,6 +307,7 @@ def render(
     command: str,
     excluded: Mapping[str, str] | None = None,
     dropped: Mapping[str, str] | None = None,
+    repinned: Mapping[str, Mapping[str, str]] | None = None,
 ) -> str:
     """The lock file's bytes: sorted and stable, so a regeneration with no change is no diff."""
     lock: dict[str, Any] = {
@@ -323,6 +324,9 @@ def render(
     if dropped:
         # Dependencies left out although a locked distribution requires them, with the reason.
         lock["dropped"] = {normalize(k): v for k, v in dropped.items()}
+    if repinned:
+        # Requirements locked at another version on this platform: {"version", "why"}.
+        lock["repinned"] = {normalize(k): dict(v) for k, v in repinned.items()}
     return json.dumps(lock, indent=2, sort_keys=True) + "\n"
 
 
@@ -355,7 +359,17 @@ def check_consistency(requirements_text: str, lock: Mapping[str, Any], regenerat
     for key in excluded:
         if key not in {r.key for r in requirements}:
             problems.append(f"{key}: excluded in the lock but not in requirements.in" + fix)
+    repinned: Mapping[str, Mapping[str, str]] = lock.get("repinned", {})
+    for key, entry in repinned.items():
+        if key not in {r.key for r in requirements}:
+            problems.append(f"{key}: repinned in the lock but not in requirements.in" + fix)
+        if key in excluded:
+            problems.append(f"{key}: both repinned and excluded" + fix)
+        if not entry.get("why") or not entry.get("version"):
+            problems.append(f"{key}: repinned without a version and a reason" + fix)
     for req in requirements:
+        if req.key in repinned:
+            req = dataclasses.replace(req, version=repinned[req.key].get("version", ""))
         if req.key in excluded:
             if req.key in packages:
                 problems.append(f"{req.name}: excluded, yet in the lock" + fix)

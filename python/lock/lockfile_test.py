@@ -149,6 +149,27 @@ class RenderAndCheckTest(unittest.TestCase):
         problems = lockfile.check_consistency("numpy==2.4.6\n", self.lock, "regen")
         self.assertTrue(any("PyYAML: marked direct but not in requirements.in" in p for p in problems), problems)
 
+    def test_repinned_requirement(self) -> None:
+        """A platform's lock may hold another version of an entry, if it says why."""
+        self.lock["packages"]["torch"]["version"] = "2.10.0"
+        problems = lockfile.check_consistency(REQUIREMENTS, self.lock, "regen")
+        self.assertTrue(any("torch: requirements.in pins 2.13.0 but the lock has 2.10.0" in p for p in problems), problems)
+        self.lock["repinned"] = {"torch": {"version": "2.10.0", "why": "CPU build on aarch64"}}
+        self.assertEqual(lockfile.check_consistency(REQUIREMENTS, self.lock, "regen"), [])
+        self.lock["repinned"] = {"torch": {"version": "2.9.1", "why": "CPU build on aarch64"}}
+        problems = lockfile.check_consistency(REQUIREMENTS, self.lock, "regen")
+        self.assertTrue(any("torch: requirements.in pins 2.9.1 but the lock has 2.10.0" in p for p in problems), problems)
+        self.lock["repinned"] = {"torch": {"version": "2.10.0", "why": ""}, "jax": {"version": "1", "why": "x"}}
+        problems = lockfile.check_consistency(REQUIREMENTS, self.lock, "regen")
+        self.assertIn("torch: repinned without a version and a reason; run `regen`", problems)
+        self.assertIn("jax: repinned in the lock but not in requirements.in; run `regen`", problems)
+
+    def test_render_records_repins(self) -> None:
+        dists = [lockfile.Distribution.from_json(e) for e in self.lock["packages"].values()]
+        text = lockfile.render(dists, REQUIREMENTS, "linux_x86_64", "3.11", "regen", None, None,
+                               {"Torch": {"version": "2.13.0", "why": "same"}})
+        self.assertEqual(json.loads(text)["repinned"], {"torch": {"version": "2.13.0", "why": "same"}})
+
     def test_load_refuses_other_versions(self) -> None:
         with self.assertRaisesRegex(lockfile.LockError, "format version 2"):
             lockfile.load(json.dumps({"version": 2}))

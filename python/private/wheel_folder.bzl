@@ -1,8 +1,8 @@
 """`wheel_folder`: wheels this machine's registries do not have, given by the user.
 
-Some images need a wheel that no reachable index serves: the CPU build of torch for
-aarch64 is only on PyTorch's own index, and PyPI's aarch64 torch 2.13.0 is the CUDA
-build whose nvidia-cudnn-cu13 has no aarch64 wheel. The user downloads the wheels once
+Some images need a wheel that no reachable index serves: NVIDIA's Jetson and TensorRT-LLM
+wheels, vLLM's CUDA build, and PyPI's CUDA torch, whose nvidia-* dependencies the PyPI
+this machine reaches lacks. The user downloads the wheels once
 (the rule's `how` says how) and names the folder with `--repo_env=<env>=/abs/path`.
 
 Without the setting the repository still loads, so every target analyses; building a
@@ -14,7 +14,6 @@ must be for that platform or pure Python; their sha256 are recorded in
 
 # The --repo_env settings of every wheel_folder in this workspace (see `environ` below).
 WHEEL_FOLDER_ENVS = [
-    "CECAISERVE_TORCH_CPU_LINUX_ARM64",
     "CECAISERVE_TORCH_CUDA_LINUX_X86_64",
     "CECAISERVE_TORCH_JETSON",
     "CECAISERVE_TENSORRT_LLM_LINUX_X86_64",

@@ -26,6 +26,7 @@ PAIRS = {
     "CPU_LLM_LLAMA": ("llama", "FP16"),
     "CPU_LLM_TRF": ("trf", "AUTO"),
     "ARM_LLM_LLAMA": ("llama", "Q8_0"),
+    "ARM_LLM_TRF": ("trf", "AUTO"),
 }
 
 
@@ -78,6 +79,9 @@ class NativeRunTest(unittest.TestCase):
 
     def test_arm_llm_llama(self) -> None:
         self.check("ARM_LLM_LLAMA")
+
+    def test_arm_llm_trf(self) -> None:
+        self.check("ARM_LLM_TRF")
 
 
 if __name__ == "__main__":

@@ -28,6 +28,7 @@ IMAGES = {
     "CPU_LLM_LLAMA": ("cecaiserve/tiny:tiny_cpu_llm_llama", "llama", "FP16", "x86_64"),
     "CPU_LLM_TRF": ("cecaiserve/tiny:tiny_cpu_llm_trf", "trf", "auto", "x86_64"),
     "ARM_LLM_LLAMA": ("cecaiserve/tiny:tiny_arm_llm_llama", "llama", "Q8_0", "aarch64"),
+    "ARM_LLM_TRF": ("cecaiserve/tiny:tiny_arm_llm_trf", "trf", "auto", "aarch64"),
     # Its own test target (service_image_vllm_test, manual): a ~2.5 GB image.
     "CPU_LLM_VLLM": ("cecaiserve/tiny:tiny_cpu_llm_vllm", "vllm", "auto", "x86_64"),
 }
@@ -163,6 +164,10 @@ class ServiceImageTest(PodmanTestCase):
     def test_arm_llm_llama(self) -> None:
         """Cross-built on this x86_64 host, run under qemu-user."""
         self.check_pair("ARM_LLM_LLAMA")
+
+    def test_arm_llm_trf(self) -> None:
+        """PyPI's CPU torch 2.10.0 for aarch64 (the lock's repin), run under qemu-user."""
+        self.check_pair("ARM_LLM_TRF")
 
 
 if __name__ == "__main__":

@@ -20,13 +20,16 @@ How long THR waits (the invariants `_take_batch` keeps):
     takes the GIL, so 16 concurrent requests are admitted one after another; on a slow or
     busy machine that alone can exceed BATCH_WAIT_MS, and a batch started then leaves the
     latecomers a whole generation behind (measured: mean batch 12 of 16).
-  * The wait ends BATCH_WAIT_MS after the last sign of demand: the oldest queued prompt,
-    the end of the previous batch (its clients come back right after), or the latest
-    admission to start. While a request is being admitted the wait does not end, since
-    its prompt is already inside the server.
-  * Whatever the demand, a batch starts at most ADMISSION_WAIT_FACTOR x BATCH_WAIT_MS
-    after the oldest queued prompt (or the previous batch's end): a slow or hung
-    experiment hook cannot hold back prompts that are ready.
+  * The wait ends after a quiet spell: BATCH_WAIT_MS without a sign of demand (the
+    oldest queued prompt, the end of the previous batch, whose clients come back right
+    after, an admission starting or ending). While a request is being admitted the
+    spell is ADMISSION_WAIT_FACTOR x BATCH_WAIT_MS instead, since its prompt is already
+    inside the server; so a burst of admissions that together take longer than
+    BATCH_WAIT_MS still forms one batch, and a hung experiment hook holds the prompts
+    that are ready for one such spell only.
+  * Whatever happens, a batch starts at most MAX_WAIT_FACTOR x BATCH_WAIT_MS after the
+    oldest queued prompt (or the previous batch's end), and never waits at all when
+    BATCH_WAIT_MS is 0.
 """
 
 from __future__ import annotations
@@ -45,8 +48,11 @@ from server.sequence import Batch, Sequence
 
 log = logging.getLogger("cecaiserve.scheduler")
 
-# Requests already inside the server may stretch a THR wait to this many BATCH_WAIT_MS.
+# While a request is being admitted, a THR wait ends only after this many BATCH_WAIT_MS
+# without any sign of demand (instead of one).
 ADMISSION_WAIT_FACTOR = 4
+# A THR batch starts at most this many BATCH_WAIT_MS after its wait began.
+MAX_WAIT_FACTOR = 10
 
 
 class Scheduler:
@@ -71,7 +77,7 @@ class Scheduler:
         self._demand: collections.deque[int] = collections.deque([self.max_batch], maxlen=4)
         # When the previous batch finished: its clients' next prompts arrive shortly after.
         self._last_done = 0.0
-        # Requests between arrival and submit (see `admission`), and when the latest began.
+        # Requests between arrival and submit (see `admission`), and when one last began or ended.
         self._admitting = 0
         self._last_admission = 0.0
         # Prompts in the batch the backend is running now (read without the lock: a gauge).
@@ -94,6 +100,7 @@ class Scheduler:
         finally:
             with self._cond:
                 self._admitting -= 1
+                self._last_admission = time.perf_counter()
                 self._cond.notify_all()
 
     def submit(self, sequences: list[Sequence]) -> None:
@@ -135,15 +142,13 @@ class Scheduler:
             # starts when the previous batch ended, not when these prompts arrived: prompts
             # that queued behind a running batch must not leave without the clients that
             # batch is about to release (else two half batches alternate for ever). It is
-            # extended by admissions (see the module docstring), never beyond `limit`.
+            # extended while admissions go on (see the module docstring), never beyond `limit`.
             start = max(self._waiting[0].arrival, self._last_done)
-            limit = start + ADMISSION_WAIT_FACTOR * self.wait_s
+            limit = start + MAX_WAIT_FACTOR * self.wait_s
             expected = min(self.max_batch, max(self._demand))
             while len(self._waiting) < expected and not self._stopping:
-                if self._admitting:
-                    deadline = limit
-                else:
-                    deadline = min(limit, max(start, self._last_admission) + self.wait_s)
+                quiet = self.wait_s * (ADMISSION_WAIT_FACTOR if self._admitting else 1)
+                deadline = min(limit, max(start, self._last_admission) + quiet)
                 left = deadline - time.perf_counter()
                 if left <= 0:
                     break

@@ -192,13 +192,30 @@ def bench_one(model_name: str, backend_name: str, path: str, args: argparse.Name
         sequential = Result(**direct[c]["sequential"])
         server = Result(**served[c]["server"])
         for mode, r in (("ceiling", ceiling), ("sequential", sequential), ("server", server)):
-            extra = ""
+            extra, goal = "", ""
             if mode == "server":
                 extra = f"{r.tok_s / ceiling.tok_s:5.0%} {r.tok_s / sequential.tok_s:5.2f}x {served[c]['mean_batch']:4.1f}"
+                goal = goal_verdict(c, r.tok_s / ceiling.tok_s, r.tok_s / sequential.tok_s, ceiling.tok_s / sequential.tok_s)
             emit(
                 f"| {model_name:5} | {backend_name:5} | {c:3} | {mode:10} | {r.tok_s:9.1f} | "
-                f"{percentile(r.latencies, 50) * 1000:9.1f} | {percentile(r.latencies, 99) * 1000:9.1f} | {extra:23} |"
+                f"{percentile(r.latencies, 50) * 1000:9.1f} | {percentile(r.latencies, 99) * 1000:9.1f} | {extra:23} | {goal} |"
             )
+
+
+def goal_verdict(c: int, of_ceiling: float, of_sequential: float, ceiling_speedup: float) -> str:
+    """Issue #3's goals: at c=1 within 5% of the ceiling; at c=16 >= 80% of the ceiling and
+    >= 3x sequential. Where the ceiling itself is under 3x sequential, no server can reach
+    3x (batching does not pay for that model and backend), and the verdict says so."""
+    if c == 1:
+        return ("met" if of_ceiling >= 0.95 else "NOT met") + " (>=95% ceil)"
+    if c == 16:
+        parts = ["ceil " + ("ok" if of_ceiling >= 0.80 else "NOT met")]
+        if ceiling_speedup < 3.0:
+            parts.append(f"3x seq unreachable: ceiling is {ceiling_speedup:.1f}x")
+        else:
+            parts.append("3x seq " + ("ok" if of_sequential >= 3.0 else "NOT met"))
+        return "; ".join(parts)
+    return ""
 
 
 def main() -> int:
@@ -228,8 +245,8 @@ def main() -> int:
     }
     print(f"generated tokens per request: {args.new_tokens} (greedy); rounds: {args.rounds}; threads: {args.threads}; "
           f"cores: {os.cpu_count()}")
-    print("| model | back. |   c | mode       |     tok/s |   p50 ms  |   p99 ms  | vs ceil/seq, mean batch |")
-    print("|-------|-------|-----|------------|-----------|-----------|-----------|-------------------------|")
+    print("| model | back. |   c | mode       |     tok/s |   p50 ms  |   p99 ms  | vs ceil/seq, mean batch | goal |")
+    print("|-------|-------|-----|------------|-----------|-----------|-----------|-------------------------|------|")
     for model_name in args.models.split(","):
         for backend_name in args.backends.split(","):
             path = paths.get((model_name, backend_name))

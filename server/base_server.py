@@ -200,17 +200,22 @@ class BaseServer:
         register_cancel: Callable[[Callable[[], None]], None],
         stream: bool,
     ) -> list[Sequence]:
-        """Input hooks, validation and enqueueing: the part both RPCs share."""
+        """Input hooks, validation and enqueueing: the part both RPCs share.
+
+        It runs inside `scheduler.admission()`, so that a THR batch being formed waits
+        for this request's prompts instead of leaving without them while they tokenize.
+        """
         self._check_ready()
-        request = self.decode_input(request)
-        prompts = self.preprocess(list(request.prompts))
-        if stream and len(prompts) != 1:
-            raise InvalidArgument(f"GenerateStream takes one prompt; the hooks produced {len(prompts)}")
-        params = self.resolve(request.overrides)
-        tracker.sequences = self._sequences(prompts, params, deadline, stream=stream)
-        tracker.mark()  # t1: preprocessing done
-        register_cancel(lambda: self.scheduler.cancel(tracker.sequences))
-        self.scheduler.submit(tracker.sequences)
+        with self.scheduler.admission():
+            request = self.decode_input(request)
+            prompts = self.preprocess(list(request.prompts))
+            if stream and len(prompts) != 1:
+                raise InvalidArgument(f"GenerateStream takes one prompt; the hooks produced {len(prompts)}")
+            params = self.resolve(request.overrides)
+            tracker.sequences = self._sequences(prompts, params, deadline, stream=stream)
+            tracker.mark()  # t1: preprocessing done
+            register_cancel(lambda: self.scheduler.cancel(tracker.sequences))
+            self.scheduler.submit(tracker.sequences)
         return tracker.sequences
 
     def generate(

@@ -7,7 +7,7 @@ decoding is exactly argmax (what `generate(do_sample=False)` does).
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Optional, Sequence
 
 import numpy as np
 
@@ -30,9 +30,10 @@ def next_token(
     logits: np.ndarray,
     params: SamplingParams,
     context: Sequence[int],
-    rng: np.random.Generator,
+    rng: Optional[np.random.Generator],
 ) -> int:
-    """The next token id for one sequence. `context` is prompt + generated ids."""
+    """The next token id for one sequence. `context` is prompt + generated ids; `rng`
+    may be None for greedy params, which never draw."""
     scores = apply_repetition_penalty(np.asarray(logits, dtype=np.float32), context, params.repetition_penalty)
     if params.greedy:
         return int(np.argmax(scores))
@@ -52,4 +53,5 @@ def next_token(
         kept = np.zeros_like(probs)
         kept[keep] = probs[keep]
         probs = kept / kept.sum()
+    assert rng is not None, "sampling needs a generator"
     return int(rng.choice(probs.shape[-1], p=probs))

@@ -83,12 +83,20 @@ class Sequence:
         self.last_token: Optional[float] = None
         self.finished_at: Optional[float] = None
         self.batch_size = 0
-        self.rng = np.random.default_rng(params.seed)
+        self._rng: Optional[np.random.Generator] = None
         self._cancel = threading.Event()
         self._done = threading.Event()
         self._events: Optional[queue.SimpleQueue] = queue.SimpleQueue() if stream else None
         # Called on every new token with (sequence, seconds since the previous token).
         self.on_token: Optional[Callable[["Sequence", Optional[float]], None]] = None
+
+    @property
+    def rng(self) -> np.random.Generator:
+        """The sequence's sampling generator, made on first use: greedy requests never
+        draw, and seeding one from OS entropy costs more than the rest of __init__."""
+        if self._rng is None:
+            self._rng = np.random.default_rng(self.params.seed)
+        return self._rng
 
     # --- called from the request's thread -----------------------------------------
     def cancel(self) -> None:

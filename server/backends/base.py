@@ -82,7 +82,8 @@ class StepwiseBackend(Backend):
         try:
             while True:
                 tokens = [
-                    next_token(logits[i], seq.params, seq.context(), seq.rng)
+                    # Greedy never draws: skip making the sequence's generator.
+                    next_token(logits[i], seq.params, seq.context(), None if seq.params.greedy else seq.rng)
                     for i, seq in enumerate(batch.sequences)
                 ]
                 keep = batch.commit(tokens, self.is_eos, self.detokenize)

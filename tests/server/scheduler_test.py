@@ -67,6 +67,60 @@ class SchedulerTest(unittest.TestCase):
             ask(self.server, "a", max_new_tokens=1)
         self.assertLess(time.perf_counter() - started, 0.25)
 
+    def test_slow_admission_still_forms_one_full_batch(self) -> None:
+        # 16 concurrent requests; one is still in its preprocess hook (tokenizing, say)
+        # when BATCH_WAIT_MS has passed since the other 15 queued. Its prompt is already
+        # inside the server, so the batch waits for it instead of leaving it a whole
+        # generation behind.
+        backend = FakeBackend()
+        self.server = make_server(backend, batch_size=16, batch_wait_ms=200)
+        slow_entered, release = threading.Event(), threading.Event()
+
+        def preprocess(prompts: list[str]) -> list[str]:
+            if prompts == ["p"]:
+                slow_entered.set()
+                release.wait(10)
+            return prompts
+
+        self.server.preprocess = preprocess
+        prompts = ["p"] + [chr(ord("a") + i) for i in range(15)]
+        with ThreadPoolExecutor(16) as pool:
+            try:
+                futures = [pool.submit(ask, self.server, p, max_new_tokens=1) for p in prompts]
+                self._wait_until(lambda: slow_entered.is_set() and self.server.scheduler.queue_length == 15)
+                time.sleep(0.4)  # twice BATCH_WAIT_MS, within the bound for admissions
+                self.assertEqual(backend.batches, [])
+            finally:
+                release.set()
+            for f in futures:
+                f.result(timeout=10)
+        self.assertEqual([sorted(b) for b in backend.batches], [sorted(prompts)])
+
+    def test_hung_admission_does_not_hold_ready_prompts(self) -> None:
+        # The wait for requests still being admitted is bounded: a hook that never
+        # returns does not stop the prompts that are queued.
+        backend = FakeBackend()
+        self.server = make_server(backend, batch_size=4, batch_wait_ms=20)
+        release = threading.Event()
+
+        def preprocess(prompts: list[str]) -> list[str]:
+            if prompts == ["p"]:
+                release.wait(30)
+            return prompts
+
+        self.server.preprocess = preprocess
+        try:
+            with ThreadPoolExecutor(4) as pool:
+                hung = pool.submit(ask, self.server, "p", max_new_tokens=1)
+                ready = [pool.submit(ask, self.server, p, max_new_tokens=1) for p in "abc"]
+                self.assertEqual([f.result(timeout=10)[0].text for f in ready], ["b", "c", "d"])
+                self.assertFalse(hung.done())
+                release.set()
+                self.assertEqual(hung.result(timeout=10)[0].text, "q")
+        finally:
+            release.set()
+        self.assertEqual(sorted(backend.batches[0]), ["a", "b", "c"])
+
     def test_latency_mode_runs_each_prompt_alone(self) -> None:
         backend = FakeBackend()
         self.server = make_server(backend, batch_size=4, server_mode=ServerMode.LATENCY)

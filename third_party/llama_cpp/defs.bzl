@@ -17,7 +17,16 @@ TARGET_CPU = select({
     str(Label("//platforms:is_x86_64")): "x86_64",
 }, no_match_error = "llama.cpp is compiled for x86_64 and arm64 target platforms only")
 
-def llama_cpp_python(name, sdist, deps = [], cmake_args = [], **kwargs):
+# The default GPU code of a CUDA build: "80" is sm_80 machine code plus compute_80 PTX.
+# The machine code runs on every compute capability 8.x GPU (A100, A10, A30, A40, RTX 30xx,
+# RTX A-series, L4, L40, RTX 40xx: a cubin runs on its major version's later minors); the
+# PTX is compiled by the driver, once, on newer GPUs (H100, H200, Blackwell), which makes
+# their first start slow (minutes; cached in ~/.nv/ComputeCache, raise CUDA_CACHE_MAXSIZE).
+# CUDA 13 supports 75 (Turing, T4) and later. Each entry costs about 40 CPU-minutes of
+# compiling: add "89-real" or "90-real" for native Ada or Hopper code only when needed.
+DEFAULT_CUDA_ARCHITECTURES = ["80"]
+
+def llama_cpp_python(name, sdist, deps = [], cmake_args = [], cuda_toolkit = None, cuda_architectures = DEFAULT_CUDA_ARCHITECTURES, **kwargs):
     """A py_library `name` importing `llama_cpp`, compiled by the action `<name>_site`.
 
     The libraries are compiled for the target platform: build the library (or an image
@@ -29,6 +38,13 @@ def llama_cpp_python(name, sdist, deps = [], cmake_args = [], **kwargs):
       sdist: label of the llama-cpp-python sdist file.
       deps: the distribution's own Python dependencies (numpy, jinja2, ...).
       cmake_args: extra CMake arguments for this build, after the target CPU's flags.
+      cuda_toolkit: a CUDA toolkit's files (`@cuda_toolkit_linux_x86_64//:toolkit`) to also
+        build ggml's CUDA backend (x86_64 only); None: CPU only. The libraries then need
+        NVIDIA's runtime wheels (CUDA_RUNTIME_WHEELS in //third_party/cuda:defs.bzl) in
+        the same site-packages, and the GPU driver's libcuda.so.1 at run time.
+      cuda_architectures: with cuda_toolkit, the CMAKE_CUDA_ARCHITECTURES entries
+        (default DEFAULT_CUDA_ARCHITECTURES, ["80"]; see its comment). Each costs about
+        40 CPU-minutes.
       **kwargs: common attributes (visibility, tags) for the py_library.
     """
     site = name + "_site"
@@ -37,6 +53,8 @@ def llama_cpp_python(name, sdist, deps = [], cmake_args = [], **kwargs):
         sdist = sdist,
         cmake_args = TARGET_CPU_CMAKE_ARGS + cmake_args,
         target_cpu = TARGET_CPU,
+        cuda_toolkit = cuda_toolkit,
+        cuda_architectures = cuda_architectures if cuda_toolkit else [],
         tags = ["manual"],
         visibility = ["//visibility:public"],  # image layers take the compiled tree as it is
     )

@@ -29,6 +29,14 @@ import time
 from pathlib import Path
 
 LIBRARIES = ("llama", "ggml", "ggml-base", "ggml-cpu")
+# With --cuda-root: the CUDA backend too (libggml links it; GGML_BACKEND_DL is off).
+CUDA_LIBRARIES = ("ggml-cuda",)
+
+# Where a CUDA build's libraries find the CUDA runtime and cuBLAS in an installed tree:
+# NVIDIA's wheels (nvidia-cuda-runtime, nvidia-cublas) put them in
+# site-packages/nvidia/cu13/lib, two levels above llama_cpp/lib. libcuda.so.1 is not
+# there: it belongs to the GPU driver, which the NVIDIA container runtime mounts.
+CUDA_RUNPATH = "$ORIGIN/../../nvidia/cu{major}/lib"
 
 # Cross compilers by target CPU (Debian's gcc-<triplet> packages). The host's own
 # compiler builds for the host CPU.
@@ -108,12 +116,43 @@ def cross_toolchain(target_cpu: str, into: Path) -> tuple[list[str], str]:
     return [f"-DCMAKE_TOOLCHAIN_FILE={toolchain}"], f"{triplet}-strip"
 
 
-def build_libraries(src: Path, build: Path, cmake_args: list[str], jobs: int) -> None:
+def cuda_cmake_args(root: Path, architectures: list[str], major: str) -> list[str]:
+    """CMake arguments for ggml's CUDA backend with the toolkit unpacked at `root`.
+
+    The toolkit is NVIDIA's PyPI wheels unpacked into one folder (//third_party/cuda):
+    bin/nvcc, include/, lib/ with unversioned .so names and lib/stubs/libcuda.so, a
+    link-time stand-in for the driver library.
+    """
+    root = root.resolve()
+    nvcc = root / "bin" / "nvcc"
+    stub = root / "lib" / "stubs" / "libcuda.so"
+    for needed in (nvcc, stub, root / "lib" / "libcudart.so", root / "lib" / "libcublas.so"):
+        if not needed.exists():
+            raise SystemExit(f"--cuda-root {root}: {needed.relative_to(root)} is missing; use @cuda_toolkit_linux_x86_64")
+    if not architectures:
+        raise SystemExit("--cuda-root needs at least one --cuda-arch")
+    return [
+        "-DGGML_CUDA=ON",
+        f"-DCMAKE_CUDA_COMPILER={nvcc}",
+        f"-DCUDAToolkit_ROOT={root}",
+        f"-DCMAKE_CUDA_ARCHITECTURES={';'.join(architectures)}",
+        f"-DCUDA_cuda_driver_LIBRARY={stub}",
+        # llama_cpp/lib first (libggml-base), then the wheels' CUDA libraries.
+        "-DCMAKE_INSTALL_RPATH=$ORIGIN;" + CUDA_RUNPATH.format(major=major),
+    ]
+
+
+def build_libraries(src: Path, build: Path, cmake_args: list[str], jobs: int, configure_only: bool = False) -> None:
     prefix_map = f"-ffile-prefix-map={src}=/llama-cpp-python -ffile-prefix-map={build}=/build"
     flags = [f"-DCMAKE_C_FLAGS={prefix_map}", f"-DCMAKE_CXX_FLAGS={prefix_map}"]
+    if any(a == "-DGGML_CUDA=ON" for a in cmake_args):
+        # nvcc hands -Xcompiler options to the host compiler, which also preprocesses the
+        # device code: __FILE__ (in GGML_ASSERT) names the fixed prefix in both.
+        flags.append("-DCMAKE_CUDA_FLAGS=-Xcompiler=" + prefix_map.replace(" ", ","))
     run(["cmake", "-S", str(src / "vendor" / "llama.cpp"), "-B", str(build), "-G", "Ninja",
          *BASE_CMAKE_ARGS, *flags, *cmake_args])
-    run(["cmake", "--build", str(build), "--target", "llama", "--parallel", str(jobs)])
+    if not configure_only:
+        run(["cmake", "--build", str(build), "--target", "llama", "--parallel", str(jobs)])
 
 
 def find_library(build: Path, name: str) -> Path:
@@ -129,11 +168,11 @@ def record_line(root: Path, path: Path) -> str:
     return f"{path.relative_to(root).as_posix()},sha256={digest},{len(data)}"
 
 
-def assemble(src: Path, build: Path, out: Path, strip: str) -> None:
+def assemble(src: Path, build: Path, out: Path, strip: str, libraries: tuple[str, ...] = LIBRARIES) -> None:
     package = out / "llama_cpp"
     shutil.copytree(src / "llama_cpp", package, ignore=shutil.ignore_patterns("lib", "__pycache__"))
     (package / "lib").mkdir()
-    for name in LIBRARIES:
+    for name in libraries:
         target = package / "lib" / f"lib{name}.so"
         shutil.copy2(find_library(build, name), target)
         run([strip, "--strip-unneeded", str(target)])
@@ -164,7 +203,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, required=True, help="the site-packages tree to create")
     parser.add_argument("--cmake-arg", action="append", default=[], help="extra CMake argument (repeatable)")
     parser.add_argument("--target-cpu", default="", help="CPU to build for (uname -m name); empty: the host's")
-    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 2)
+    parser.add_argument("--cuda-root", type=Path, help="a CUDA toolkit folder (//third_party/cuda): build the CUDA backend")
+    parser.add_argument("--cuda-arch", action="append", default=[],
+                        help="a CMAKE_CUDA_ARCHITECTURES entry, e.g. 80 or 90-real (repeatable; with --cuda-root)")
+    parser.add_argument("--configure-only", action="store_true",
+                        help="run CMake's configure step only and write its cache's settings to --out (a file), for tests")
+    parser.add_argument("--cuda-major", default="13", help="the toolkit's CUDA major version (library suffix)")
+    # The CPUs this process may use (taskset, cgroup cpusets), not the machine's: a build
+    # started under `taskset -c 1` compiles one unit at a time, with the same cache key.
+    parser.add_argument("--jobs", type=int, default=len(os.sched_getaffinity(0)) or 2)
     args = parser.parse_args(argv)
 
     started = time.monotonic()
@@ -174,12 +221,20 @@ def main(argv: list[str] | None = None) -> int:
         src = extract(args.sdist, tmp_path / "src")
         build = tmp_path / "build"
         toolchain_args, strip = cross_toolchain(args.target_cpu, tmp_path)
-        log(f"target CPU: {args.target_cpu or os.uname().machine}; CMake arguments: {args.cmake_arg}")
-        build_libraries(src, build, toolchain_args + args.cmake_arg, args.jobs)
+        cuda_args = cuda_cmake_args(args.cuda_root, args.cuda_arch, args.cuda_major) if args.cuda_root else []
+        log(f"target CPU: {args.target_cpu or os.uname().machine}; CMake arguments: {args.cmake_arg + cuda_args}")
+        if cuda_args and toolchain_args:
+            raise SystemExit(f"the CUDA build is for the host CPU ({os.uname().machine}) only, not {args.target_cpu}")
+        build_libraries(src, build, toolchain_args + args.cmake_arg + cuda_args, args.jobs, args.configure_only)
+        if args.configure_only:
+            cache = (build / "CMakeCache.txt").read_text()
+            settings = sorted(line for line in cache.splitlines() if line and not line.startswith(("#", "//")))
+            args.out.write_text("\n".join(_LOG + ["--- CMakeCache.txt ---"] + settings) + "\n")
+            return 0
         if args.out.exists():
             shutil.rmtree(args.out)
         args.out.mkdir(parents=True)
-        assemble(src, build, args.out, strip)
+        assemble(src, build, args.out, strip, LIBRARIES + (CUDA_LIBRARIES if args.cuda_root else ()))
     log(f"done in {time.monotonic() - started:.0f} s")
     if os.environ.get("LLAMA_CPP_BUILD_VERBOSE"):
         sys.stderr.write("\n".join(_LOG) + "\n")

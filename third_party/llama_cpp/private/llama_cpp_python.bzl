@@ -19,15 +19,28 @@ def _impl(ctx):
     args.add("--out", site.path)
     args.add("--target-cpu", ctx.attr.target_cpu)
     args.add_all(ctx.attr.cmake_args, format_each = "--cmake-arg=%s")
+    inputs = [ctx.file.sdist]
+    what = ctx.attr.target_cpu or "the host CPU"
+    if ctx.attr.cuda_toolkit:
+        nvcc = [f for f in ctx.files.cuda_toolkit if f.path.endswith("/bin/nvcc")]
+        if len(nvcc) != 1:
+            fail("%s: cuda_toolkit %s has %d bin/nvcc files, expected one" % (ctx.label, ctx.attr.cuda_toolkit.label, len(nvcc)))
+        if not ctx.attr.cuda_architectures:
+            fail("%s: cuda_architectures is empty; name at least one (e.g. \"80\")" % ctx.label)
+        args.add("--cuda-root", nvcc[0].dirname.rpartition("/")[0])
+        args.add_all(ctx.attr.cuda_architectures, format_each = "--cuda-arch=%s")
+        inputs += ctx.files.cuda_toolkit
+        what += " + CUDA (%s)" % ";".join(ctx.attr.cuda_architectures)
     ctx.actions.run(
         executable = ctx.executable._tool,
         arguments = [args],
-        inputs = [ctx.file.sdist],
+        inputs = inputs,
         outputs = [site],
         mnemonic = "LlamaCppBuild",
-        progress_message = "Compiling llama.cpp for %s from %s (minutes on 2 cores)" % (
-            ctx.attr.target_cpu or "the host CPU",
+        progress_message = "Compiling llama.cpp for %s from %s (%s on 2 cores)" % (
+            what,
             ctx.file.sdist.basename,
+            "about an hour per CUDA architecture" if ctx.attr.cuda_toolkit else "minutes",
         ),
         use_default_shell_env = True,
     )
@@ -51,6 +64,18 @@ llama_cpp_python_build = rule(
                   "host's. Another CPU than the host's is cross-compiled with Debian's `<cpu>-linux-gnu` " +
                   "gcc, which must be on the action PATH. The llama_cpp_python macro sets it from the " +
                   "target platform.",
+        ),
+        "cuda_toolkit": attr.label(
+            allow_files = True,
+            doc = "A CUDA toolkit's files (`@cuda_toolkit_linux_x86_64//:toolkit`, from " +
+                  "//third_party/cuda:defs.bzl): build ggml's CUDA backend (`libggml-cuda.so`, GGML_CUDA=ON) " +
+                  "with its `bin/nvcc`. Its libraries are linked with RUNPATH `$ORIGIN/../../nvidia/cu13/lib`, " +
+                  "where NVIDIA's runtime wheels install them next to `llama_cpp`. Empty: CPU only.",
+        ),
+        "cuda_architectures": attr.string_list(
+            doc = "With `cuda_toolkit`: the CMAKE_CUDA_ARCHITECTURES entries (`80` = sm_80 code plus " +
+                  "compute_80 PTX; `90-real` = sm_90 code only). Each one costs about 40 CPU-minutes. " +
+                  "The llama_cpp_python macro defaults to DEFAULT_CUDA_ARCHITECTURES.",
         ),
         "_tool": attr.label(
             default = Label("//third_party/llama_cpp/private:build_llama_cpp"),

@@ -69,6 +69,7 @@ class DebianBaseTest(unittest.TestCase):
             self.assertEqual(m["usr/bin/sh"].linkname, "dash")
             self.assertEqual(read("usr/bin/dash")[18:20], ELF_MACHINE[arch])
             self.assertEqual(read("usr/bin/lscpu")[18:20], ELF_MACHINE[arch])
+            self.assertTrue([n for n in m if n.endswith("/libnuma.so.1")], "libnuma.so.1 (vLLM's CPU kernels)")
 
     def check_image(self, env: str, arch: str) -> None:
         root = layout(env)

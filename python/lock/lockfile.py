@@ -356,12 +356,13 @@ def check_consistency(requirements_text: str, lock: Mapping[str, Any], regenerat
     packages: Mapping[str, Any] = lock.get("packages", {})
     excluded: Mapping[str, str] = lock.get("excluded", {})
     requirements = parse_requirements_in(requirements_text)
+    listed = {r.key for r in requirements}
     for key in excluded:
-        if key not in {r.key for r in requirements}:
+        if key not in listed:
             problems.append(f"{key}: excluded in the lock but not in requirements.in" + fix)
     repinned: Mapping[str, Mapping[str, str]] = lock.get("repinned", {})
     for key, entry in repinned.items():
-        if key not in {r.key for r in requirements}:
+        if key not in listed:
             problems.append(f"{key}: repinned in the lock but not in requirements.in" + fix)
         if key in excluded:
             problems.append(f"{key}: both repinned and excluded" + fix)
@@ -383,7 +384,6 @@ def check_consistency(requirements_text: str, lock: Mapping[str, Any], regenerat
             )
         elif not entry.get("direct"):
             problems.append(f"{req.name}: listed in requirements.in but not marked direct in the lock" + fix)
-    listed = {r.key for r in requirements}
     for key in lock.get("dropped", {}):
         if key in packages:
             problems.append(f"{key}: dropped, yet in the lock" + fix)

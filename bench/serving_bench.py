@@ -11,6 +11,11 @@ generates the same tokens):
 and prints generated tokens/s and p50/p99 request latency, plus the server's ratio to
 the ceiling and to sequential.
 
+Noise on a shared machine only ever slows a run down, so with --repeat N the direct and
+server phases run alternately N times and each mode keeps its fastest run (as timeit
+does). Every level sends at least --min-requests requests: three requests at c=1 are
+too few to tell a 5% difference.
+
     bazel run //bench:serving -- --models tiny,124m --backends trf,llama
 """
 
@@ -143,20 +148,26 @@ def make_config(backend_name: str, model_path: str, levels: list[int], new_token
     )
 
 
-def phase_direct(config: ServerConfig, levels: list[int], rounds: int, new_tokens: int) -> dict:
+def rounds_for(c: int, rounds: int, min_requests: int) -> int:
+    """Rounds at concurrency c: at least `rounds`, and enough for `min_requests` requests."""
+    return max(rounds, -(-min_requests // c))
+
+
+def phase_direct(config: ServerConfig, levels: list[int], rounds: int, new_tokens: int, min_requests: int) -> dict:
     backend = create_backend(config.backend)
     backend.load(config)
     out = {}
     for c in levels:
+        n = rounds_for(c, rounds, min_requests)
         run_ceiling(backend, c, 1, 4)  # warm-up: the first call at a batch shape allocates
         out[c] = {
-            "ceiling": run_ceiling(backend, c, rounds, new_tokens).__dict__,
-            "sequential": run_sequential(backend, c, rounds, new_tokens).__dict__,
+            "ceiling": run_ceiling(backend, c, n, new_tokens).__dict__,
+            "sequential": run_sequential(backend, c, n, new_tokens).__dict__,
         }
     return out
 
 
-def phase_server(config: ServerConfig, levels: list[int], rounds: int, new_tokens: int) -> dict:
+def phase_server(config: ServerConfig, levels: list[int], rounds: int, new_tokens: int, min_requests: int) -> dict:
     running = serve(BaseServer(config), background_load=False)
     stub = pb_grpc.InferenceServiceStub(grpc.insecure_channel(f"127.0.0.1:{running.port}"))
     out = {}
@@ -165,7 +176,7 @@ def phase_server(config: ServerConfig, levels: list[int], rounds: int, new_token
             # Warm rounds, so that the scheduler's recent-demand estimate reflects this level.
             run_server(stub, c, 5, 4)
             before = running.server.metrics.batch_totals()
-            result = run_server(stub, c, rounds, new_tokens)
+            result = run_server(stub, c, rounds_for(c, rounds, min_requests), new_tokens)
             after = running.server.metrics.batch_totals()
             batches = after[0] - before[0]
             out[c] = {"server": result.__dict__, "mean_batch": (after[1] - before[1]) / batches if batches else 0.0}
@@ -179,14 +190,24 @@ def run_phase(phase: str, args: argparse.Namespace, backend_name: str, path: str
     per calling thread, and a pool left over from the direct runs would slow the server's."""
     cmd = [sys.executable, os.path.abspath(__file__), "--phase", phase, "--phase-backend", backend_name,
            "--phase-model", path, "--concurrency", args.concurrency, "--rounds", str(args.rounds),
-           "--new-tokens", str(args.new_tokens), "--threads", str(args.threads)]
+           "--new-tokens", str(args.new_tokens), "--threads", str(args.threads),
+           "--min-requests", str(args.min_requests)]
     result = subprocess.run(cmd, stdout=subprocess.PIPE, check=True, text=True)
     return {int(k): v for k, v in json.loads(result.stdout.splitlines()[-1]).items()}
 
 
+def fastest(runs: list[dict], key: str) -> dict:
+    """Per level, the run whose `key` mode made the most tokens per second."""
+    return {c: max((run[c] for run in runs), key=lambda r: Result(**r[key]).tok_s) for c in runs[0]}
+
+
 def bench_one(model_name: str, backend_name: str, path: str, args: argparse.Namespace, emit: Callable[[str], None]) -> None:
-    direct = run_phase("direct", args, backend_name, path)
-    served = run_phase("server", args, backend_name, path)
+    directs, serveds = [], []
+    for _ in range(args.repeat):
+        directs.append(run_phase("direct", args, backend_name, path))
+        serveds.append(run_phase("server", args, backend_name, path))
+    ceilings, sequentials, served = fastest(directs, "ceiling"), fastest(directs, "sequential"), fastest(serveds, "server")
+    direct = {c: {"ceiling": ceilings[c]["ceiling"], "sequential": sequentials[c]["sequential"]} for c in ceilings}
     for c in sorted(direct):
         ceiling = Result(**direct[c]["ceiling"])
         sequential = Result(**direct[c]["sequential"])
@@ -224,6 +245,10 @@ def main() -> int:
     parser.add_argument("--backends", default="trf,llama")
     parser.add_argument("--concurrency", default="1,4,16")
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--min-requests", type=int, default=16,
+                        help="send at least this many requests at every level (default 16)")
+    parser.add_argument("--repeat", type=int, default=1,
+                        help="run the phases alternately this many times; each mode keeps its fastest run")
     parser.add_argument("--new-tokens", type=int, default=32)
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 2)
     parser.add_argument("--phase", choices=["direct", "server"], help=argparse.SUPPRESS)
@@ -234,7 +259,7 @@ def main() -> int:
     if args.phase:
         config = make_config(args.phase_backend, args.phase_model, levels, args.new_tokens, args.threads)
         run = phase_direct if args.phase == "direct" else phase_server
-        print(json.dumps(run(config, levels, args.rounds, args.new_tokens)))
+        print(json.dumps(run(config, levels, args.rounds, args.new_tokens, args.min_requests)))
         return 0
 
     paths = {
@@ -243,8 +268,9 @@ def main() -> int:
         ("124m", "trf"): os.environ.get("GPT2_124M_HF"),
         ("124m", "llama"): os.environ.get("GPT2_124M_GGUF"),
     }
-    print(f"generated tokens per request: {args.new_tokens} (greedy); rounds: {args.rounds}; threads: {args.threads}; "
-          f"cores: {os.cpu_count()}")
+    print(f"generated tokens per request: {args.new_tokens} (greedy); rounds: {args.rounds} "
+          f"(at least {args.min_requests} requests per level); fastest of {args.repeat}; "
+          f"threads: {args.threads}; cores: {os.cpu_count()}")
     print("| model | back. |   c | mode       |     tok/s |   p50 ms  |   p99 ms  | vs ceil/seq, mean batch | goal |")
     print("|-------|-------|-----|------------|-----------|-----------|-----------|-------------------------|------|")
     for model_name in args.models.split(","):

@@ -45,6 +45,10 @@ class LlamaCppBackend(StepwiseBackend):
         C.llama_log_set(self._log_callback, ctypes.c_void_p(0))
         C.llama_backend_init()
         mparams = C.llama_model_default_params()
+        # Every layer on the GPU when ggml has one (the CUDA build of GPU_LLM_LLAMA); a CPU
+        # build, or a CUDA build that finds no device, keeps them on the CPU. Explicit,
+        # because llama.cpp's default has been 0 in other versions.
+        mparams.n_gpu_layers = -1
         self.model = C.llama_model_load_from_file(config.model.encode(), mparams)
         if not self.model:
             raise RuntimeError(f"llama.cpp could not load {config.model!r} (is it a GGUF file?)")

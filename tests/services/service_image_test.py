@@ -31,6 +31,8 @@ IMAGES = {
     "ARM_LLM_TRF": ("cecaiserve/tiny:tiny_arm_llm_trf", "trf", "auto", "aarch64"),
     # Its own test target (service_image_vllm_test, manual): a ~2.5 GB image.
     "CPU_LLM_VLLM": ("cecaiserve/tiny:tiny_cpu_llm_vllm", "vllm", "auto", "x86_64"),
+    # Its own test target too (service_image_gpu_llm_llama_test, manual): the CUDA compile.
+    "GPU_LLM_LLAMA": ("cecaiserve/tiny:tiny_gpu_llm_llama", "llama", "FP16", "x86_64"),
 }
 # What the example's extra_pip_libraries_<pair>.txt lists (Composer/extra_pip_libraries.lock.json).
 EXTRA_PACKAGES = {"CPU_LLM_TRF": "emoji", "ARM_LLM_LLAMA": "emoji"}
@@ -53,6 +55,21 @@ assert libs, pkg
 print(sorted({machine(os.path.realpath(sys.executable))} | {machine(p) for p in libs}), len(libs))
 """
 
+# Run inside the GPU image: ggml's backends as llama.cpp registers them, with the devices
+# each found. Without a GPU driver the CUDA backend is there and finds no device.
+GGML_BACKENDS_PROBE = """
+import ctypes, os, llama_cpp
+ggml = ctypes.CDLL(os.path.join(os.path.dirname(llama_cpp.__file__), "lib", "libggml.so"))
+ggml.ggml_backend_reg_get.restype = ctypes.c_void_p
+ggml.ggml_backend_reg_get.argtypes = [ctypes.c_size_t]
+ggml.ggml_backend_reg_name.restype = ctypes.c_char_p
+ggml.ggml_backend_reg_name.argtypes = [ctypes.c_void_p]
+ggml.ggml_backend_reg_dev_count.restype = ctypes.c_size_t
+ggml.ggml_backend_reg_dev_count.argtypes = [ctypes.c_void_p]
+regs = [ggml.ggml_backend_reg_get(i) for i in range(ggml.ggml_backend_reg_count())]
+print(" ".join("%s:%d" % (ggml.ggml_backend_reg_name(r).decode(), ggml.ggml_backend_reg_dev_count(r)) for r in regs))
+"""
+
 
 class ServiceImageTest(PodmanTestCase):
     def load(self, pair: str) -> None:
@@ -63,7 +80,8 @@ class ServiceImageTest(PodmanTestCase):
         self.assertEqual(result.returncode, 0, result.stderr)
         return result.stdout
 
-    def check_pair(self, pair: str, while_serving=None) -> None:
+    def check_pair(self, pair: str, while_serving=None, run_args: tuple[str, ...] = ()) -> None:
+        """`run_args` go to every `podman run` (what a container runtime would add)."""
         tag, backend, precision, machine = IMAGES[pair]
         self.load(pair)
         inspected = json.loads(self.podman_out("image", "inspect", tag))[0]
@@ -85,16 +103,16 @@ class ServiceImageTest(PodmanTestCase):
             probe = "import torch, transformers, vllm; " + probe
         else:
             probe = "import torch, transformers; " + probe
-        out = self.podman_out("run", "--rm", "--network=host", "--entrypoint", "python3", tag, "-c", probe)
+        out = self.podman_out("run", "--rm", "--network=host", *run_args, "--entrypoint", "python3", tag, "-c", probe)
         self.assertEqual(out.split()[-2:], [machine, "65532"])
         native = "llama_cpp" if backend == "llama" else "torch"
-        out = self.podman_out("run", "--rm", "--network=host", "--entrypoint", "python3", tag,
+        out = self.podman_out("run", "--rm", "--network=host", *run_args, "--entrypoint", "python3", tag,
                               "-c", ELF_PROBE, native)
         self.assertTrue(out.strip().startswith("[%d]" % ARCH[machine][1]), out)
 
         port, metrics = free_port(), free_port()
         name = f"svc-{pair.lower()}"
-        self.podman_out("run", "-d", "--name", name, "--network=host",
+        self.podman_out("run", "-d", "--name", name, "--network=host", *run_args,
                         "-e", f"SERVER_IP=127.0.0.1", "-e", f"SERVER_PORT={port}", "-e", f"METRICS_PORT={metrics}", tag)
         try:
             channel = grpc.insecure_channel(f"127.0.0.1:{port}")
@@ -160,6 +178,35 @@ class ServiceImageTest(PodmanTestCase):
         if "LOAD_CPU_LLM_VLLM" not in os.environ:
             self.skipTest("run by //tests/services:service_image_vllm_test (tagged manual: a ~2.5 GB image)")
         self.check_pair("CPU_LLM_VLLM")
+
+    def test_gpu_llm_llama(self) -> None:
+        """The CUDA build of llama.cpp, on a host with no GPU. In place of the NVIDIA container
+        runtime, which mounts the driver's libcuda.so.1 where the image's loader looks, the
+        test mounts the toolkit's link stub there: every driver call fails, so ggml's CUDA
+        backend registers with no device and llama.cpp runs the model on the CPU. What this
+        proves: the image's libraries all resolve (cudart, cuBLAS from the wheels through the
+        RUNPATH, libcuda.so.1 from the runtime), the CUDA backend initializes and reports no
+        GPU without failing, and the server serves. Nothing runs on a GPU."""
+        if "LOAD_GPU_LLM_LLAMA" not in os.environ:
+            self.skipTest("run by //tests/services:service_image_gpu_llm_llama_test (manual: the CUDA compile)")
+        tag = IMAGES["GPU_LLM_LLAMA"][0]
+        driver = ("-v", f"{os.path.abspath(os.environ['CUDA_DRIVER_STUB'])}:/usr/lib/x86_64-linux-gnu/libcuda.so.1:ro")
+        self.load("GPU_LLM_LLAMA")
+        env = dict(item.split("=", 1) for item in
+                   json.loads(self.podman_out("image", "inspect", tag))[0]["Config"]["Env"])
+        self.assertEqual(env.get("NVIDIA_VISIBLE_DEVICES"), "all")
+        # No driver in the image: without the runtime's libcuda.so.1, llama_cpp cannot load.
+        bare = subprocess.run([*self.podman, "run", "--rm", "--network=host", "--entrypoint", "python3", tag,
+                               "-c", "import llama_cpp"], capture_output=True, text=True, timeout=600)
+        self.assertNotEqual(bare.returncode, 0)
+        self.assertIn("libcuda.so.1", bare.stdout + bare.stderr)
+        backends = self.podman_out("run", "--rm", "--network=host", *driver, "--entrypoint", "python3", tag,
+                                   "-c", GGML_BACKENDS_PROBE).split()
+        print(f"\n  without a driver: {bare.stderr.strip().splitlines()[-1][:200]}\n"
+              f"  with the stub as libcuda.so.1, ggml backends (name:devices): {' '.join(backends)}", file=sys.stderr)
+        self.assertIn("CUDA:0", backends)
+        self.assertIn("CPU:1", backends)
+        self.check_pair("GPU_LLM_LLAMA", run_args=driver)
 
     def test_arm_llm_llama(self) -> None:
         """Cross-built on this x86_64 host, run under qemu-user."""

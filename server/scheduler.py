@@ -15,6 +15,10 @@ overload is refused early instead of timing out late.
 How long THR waits (the invariants `_take_batch` keeps):
   * It never waits once the expected number of prompts is queued, so a lone client whose
     recent demand is 1 is never delayed by BATCH_WAIT_MS.
+  * A burst larger than the recent demand is learnt: prompts that arrive while a batch
+    runs, within BATCH_WAIT_MS of its start, count towards that batch's demand (its own
+    clients cannot come back before it ends), so bursts of 16 after a spell of 4 do not
+    settle into two part batches for ever.
   * Demand counts requests being *admitted* (inside BaseServer, between the RPC's arrival
     and `submit`: hooks, validation, tokenization) as well as queued prompts. Admission
     takes the GIL, so 16 concurrent requests are admitted one after another; on a slow or
@@ -75,7 +79,9 @@ class Scheduler:
         self._thread: Optional[threading.Thread] = None
         # Recent demand (prompts taken + still waiting) of the last few batches.
         self._demand: collections.deque[int] = collections.deque([self.max_batch], maxlen=4)
-        # When the previous batch finished: its clients' next prompts arrive shortly after.
+        # When the previous batch was taken, and when it finished: its clients' next prompts
+        # arrive shortly after it finished.
+        self._last_start = 0.0
         self._last_done = 0.0
         # Requests between arrival and submit (see `admission`), and when one last began or ended.
         self._admitting = 0
@@ -162,7 +168,15 @@ class Scheduler:
                     taken.append(seq)
             self._on_queue(len(self._waiting))
             if taken:
+                # Prompts that arrived while the previous batch ran, within BATCH_WAIT_MS of
+                # its start, were late members of its burst (its own clients cannot have
+                # come back before it ended): the demand it recorded was short by them.
+                window_end = min(self._last_done, self._last_start + self.wait_s)
+                late = sum(1 for seq in (*taken, *self._waiting) if self._last_start < seq.arrival <= window_end)
+                if late:
+                    self._demand[-1] = min(self.max_batch, self._demand[-1] + late)
                 self._demand.append(len(taken) + len(self._waiting) + self._admitting)
+                self._last_start = time.perf_counter()
             return taken
 
     def step(self) -> bool:

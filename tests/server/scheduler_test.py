@@ -96,6 +96,29 @@ class SchedulerTest(unittest.TestCase):
                 f.result(timeout=10)
         self.assertEqual([sorted(b) for b in backend.batches], [sorted(prompts)])
 
+    def test_burst_larger_than_recent_demand_is_learnt(self) -> None:
+        # Clients that send bursts of 16 together after a spell of 4 (the bench's rounds):
+        # the recent demand says 4, so the first burst's first batch starts with the part
+        # already inside and the rest arrives while it runs. The scheduler must learn that
+        # the burst was 16, not settle on two half batches for ever.
+        backend = FakeBackend(step_delay=0.02)
+        self.server = make_server(backend, batch_size=16, batch_wait_ms=100)
+        with ThreadPoolExecutor(16) as pool:
+            for _ in range(5):
+                list(pool.map(lambda p: ask(self.server, p, max_new_tokens=2), "abcd"))
+
+            def burst() -> None:
+                futures = [pool.submit(ask, self.server, p, max_new_tokens=4) for p in "abcdefgh"]
+                time.sleep(0.03)  # the other half, well within BATCH_WAIT_MS
+                futures += [pool.submit(ask, self.server, p, max_new_tokens=4) for p in "ijklmnop"]
+                for f in futures:
+                    f.result(timeout=10)
+
+            for _ in range(4):
+                time.sleep(0.3)  # idle between bursts, as while the bench runs other modes
+                burst()
+        self.assertEqual([len(b) for b in backend.batches[-2:]], [16, 16], [len(b) for b in backend.batches])
+
     def test_hung_admission_does_not_hold_ready_prompts(self) -> None:
         # The wait for requests still being admitted is bounded: a hook that never
         # returns does not stop the prompts that are queued.

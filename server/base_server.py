@@ -20,6 +20,7 @@ from __future__ import annotations
 import datetime
 import logging
 import math
+import threading
 import time
 import uuid
 from typing import Callable, Iterator, Optional
@@ -265,11 +266,16 @@ class BaseServer:
         yield "", [], final, tracker.timings, tracker.request_id
 
     def _wait(self, seq: Sequence, deadline: Optional[float]) -> None:
-        while not seq.wait(timeout=0.1 if deadline is None else max(0.0, min(0.1, deadline - time.monotonic()))):
-            if deadline is not None and time.monotonic() > deadline:
-                self.scheduler.cancel([seq])
-                seq.wait()
-                break
+        """Sleeps until the sequence ends, or its deadline passes (then cancels it).
+
+        One wake-up per request, no polling: a client that goes away cancels through the
+        callback the servicer registered, which finishes the sequence and so wakes us.
+        """
+        # gRPC reports "no deadline" as an enormous time remaining; Event.wait takes at most TIMEOUT_MAX.
+        remaining = None if deadline is None else min(threading.TIMEOUT_MAX, max(0.0, deadline - time.monotonic()))
+        if not seq.wait(timeout=remaining):
+            self.scheduler.cancel([seq])
+            seq.wait()
         self._raise_if_failed(seq)
 
     @staticmethod

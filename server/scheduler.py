@@ -86,6 +86,9 @@ class Scheduler:
         # Requests between arrival and submit (see `admission`), and when one last began or ended.
         self._admitting = 0
         self._last_admission = 0.0
+        # True while `_take_batch` waits for a THR batch to fill: only then do admissions
+        # need to wake the scheduler thread (each wake-up is a GIL round trip).
+        self._forming = False
         # Prompts in the batch the backend is running now (read without the lock: a gauge).
         self.running = 0
 
@@ -100,14 +103,16 @@ class Scheduler:
         with self._cond:
             self._admitting += 1
             self._last_admission = time.perf_counter()
-            self._cond.notify_all()
+            if self._forming:
+                self._cond.notify_all()
         try:
             yield
         finally:
             with self._cond:
                 self._admitting -= 1
                 self._last_admission = time.perf_counter()
-                self._cond.notify_all()
+                if self._forming:
+                    self._cond.notify_all()
 
     def submit(self, sequences: list[Sequence]) -> None:
         with self._cond:
@@ -152,6 +157,7 @@ class Scheduler:
             start = max(self._waiting[0].arrival, self._last_done)
             limit = start + MAX_WAIT_FACTOR * self.wait_s
             expected = min(self.max_batch, max(self._demand))
+            self._forming = True
             while len(self._waiting) < expected and not self._stopping:
                 quiet = self.wait_s * (ADMISSION_WAIT_FACTOR if self._admitting else 1)
                 deadline = min(limit, max(start, self._last_admission) + quiet)
@@ -159,6 +165,7 @@ class Scheduler:
                 if left <= 0:
                     break
                 self._cond.wait(left)
+            self._forming = False
             taken: list[Sequence] = []
             while self._waiting and len(taken) < self.max_batch:
                 seq = self._waiting.popleft()

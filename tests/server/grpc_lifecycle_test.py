@@ -247,6 +247,11 @@ class ServingTest(unittest.TestCase):
             self.backend.step_delay = 0.0
         self.assertEqual(self.client.generate("a", max_new_tokens=1).completions[0].text, "[B]")
 
+    def test_request_without_deadline(self) -> None:
+        # gRPC reports "no deadline" as an enormous time remaining; the wait must still work.
+        reply = self.client.stub.Generate(pb.GenerateRequest(prompts=["a"], parameters=pb.SamplingParameters(max_new_tokens=2)))
+        self.assertEqual(reply.completions[0].text, "[BC]")
+
     def test_model_info(self) -> None:
         info = self.client.stub.GetModelInfo(pb.GetModelInfoRequest(), timeout=5)
         self.assertEqual((info.model, info.backend, info.batch_size, info.context_length), ("fake", "fake", 1, 64))

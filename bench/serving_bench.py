@@ -11,7 +11,7 @@ generates the same tokens):
 and prints generated tokens/s and p50/p99 request latency, plus the server's ratio to
 the ceiling and to sequential. At c=1 it also prints the server's own cost per request:
 the client's latency minus the inference time the server measured for that request
-(GetMetrics), a difference within one request that the VM's slow spells do not blur.
+(the reply's timings), a difference within one request that the VM's slow spells do not blur.
 
 The backend and the server each run in a process of their own, both loaded at once, and
 the three modes take turns round by round (a round: c prompts arriving together), so that
@@ -76,15 +76,19 @@ def percentile(values: list[float], q: float) -> float:
 
 
 class Result:
-    def __init__(self, tokens: int, seconds: float, latencies: list[float]) -> None:
+    def __init__(self, tokens: int, seconds: float, latencies: list[float], outside: list[float] | None = None) -> None:
         self.tokens = tokens
         self.seconds = seconds
         self.latencies = latencies
+        # Server mode: per request, the share of its latency spent outside inference
+        # (its client latency minus the inference time the server measured for it).
+        self.outside = outside or []
 
     def add(self, other: "Result") -> None:
         self.tokens += other.tokens
         self.seconds += other.seconds
         self.latencies += other.latencies
+        self.outside += other.outside
 
     @property
     def tok_s(self) -> float:
@@ -127,19 +131,21 @@ def run_server(stub: pb_grpc.InferenceServiceStub, pool: concurrent.futures.Thre
     request = [pb.GenerateRequest(prompts=[p], parameters=pb.SamplingParameters(max_new_tokens=new_tokens))
                for p in PROMPTS[:c]]
 
-    def call(i: int) -> tuple[float, int]:
+    def call(i: int) -> tuple[float, int, float]:
         started = time.perf_counter()
         reply = stub.Generate(request[i], timeout=600)
-        return time.perf_counter() - started, reply.completions[0].usage.generated_tokens
+        latency = time.perf_counter() - started
+        return latency, reply.completions[0].usage.generated_tokens, reply.timings.inference_ms / 1000.0
 
-    tokens, latencies, total = 0, [], 0.0
+    tokens, latencies, outside, total = 0, [], [], 0.0
     for r in range(rounds):
         started = time.perf_counter()
         replies = list(pool.map(call, range(c)))
         total += time.perf_counter() - started
-        latencies += [seconds for seconds, _ in replies]
-        tokens += sum(n for _, n in replies)
-    return Result(tokens, total, latencies)
+        latencies += [seconds for seconds, _, _ in replies]
+        outside += [(seconds - inference) / seconds for seconds, _, inference in replies]
+        tokens += sum(n for _, n, _ in replies)
+    return Result(tokens, total, latencies, outside)
 
 
 def make_config(backend_name: str, model_path: str, levels: list[int], new_tokens: int, threads: int) -> ServerConfig:
@@ -156,6 +162,27 @@ def rounds_for(c: int, rounds: int, min_requests: int) -> int:
     return max(rounds, -(-min_requests // c))
 
 
+# Before every timed round, its process generates untimed for at least this long (see warm).
+WARM_S = 0.05
+
+
+def warm(round_trip: Callable[[], None]) -> None:
+    """Runs `round_trip` (a one-token round, the timed round's shape) for WARM_S.
+
+    Without it the modes start from different states: after a round, llama.cpp's and
+    torch's OpenMP workers spin for some milliseconds, then sleep. A round that follows
+    one in the other process starts beside the other process's spinning workers and
+    must wake its own; one that follows a round in its own process does neither. The
+    server (alone in its process) always followed the other process; the ceiling 2 rounds
+    in 3: at c=1 on the tiny llama.cpp model that alone put the ceiling 4 ms behind
+    the same work done one prompt at a time. Warming every mode for longer than the spin
+    makes every timed round start hot, beside a quiet other process.
+    """
+    end = time.perf_counter() + WARM_S
+    while time.perf_counter() < end:
+        round_trip()
+
+
 def worker_direct(config: ServerConfig) -> None:
     """The backend alone: one round of the asked mode per line on stdin, a Result per line out."""
     backend = create_backend(config.backend)
@@ -164,6 +191,8 @@ def worker_direct(config: ServerConfig) -> None:
     for line in sys.stdin:
         ask = json.loads(line)
         run = run_ceiling if ask["mode"] == "ceiling" else run_sequential
+        if ask.get("warm"):
+            warm(lambda: run_ceiling(backend, ask["c"], 1, 1))
         print(json.dumps(run(backend, ask["c"], 1, ask["new_tokens"]).__dict__), flush=True)
 
 
@@ -206,23 +235,6 @@ class Worker:
         self.process.wait(timeout=120)
 
 
-def server_overhead(stub: pb_grpc.InferenceServiceStub, latencies: list[float]) -> tuple[float, float]:
-    """(median seconds, median fraction) of each request's latency spent outside inference.
-
-    Requests at c=1 run one after another, so the server's last len(latencies) records are
-    these requests, in order. Each request's client latency minus the inference time the
-    server measured for it is what the server (gRPC, hooks, validation, queueing,
-    response) added: a difference within one request, so the VM's slow spells, which
-    decide the ceiling-vs-server comparison across rounds, cancel out.
-    """
-    records = stub.GetMetrics(pb.GetMetricsRequest(last_n=len(latencies)), timeout=60).records
-    if len(records) != len(latencies):
-        raise RuntimeError(f"expected {len(latencies)} request records from the server, got {len(records)}")
-    extra = [latency - r.timings.inference_ms / 1000.0 for latency, r in zip(latencies, records)]
-    share = [e / latency for e, latency in zip(extra, latencies)]
-    return percentile(extra, 50), percentile(share, 50)
-
-
 def measure(args: argparse.Namespace, backend_name: str, path: str) -> dict:
     """Per level, the three modes interleaved round by round (their order rotating), so a
     slow spell on a shared machine falls on all of them alike instead of on one phase."""
@@ -243,13 +255,19 @@ def measure(args: argparse.Namespace, backend_name: str, path: str) -> dict:
                 for r in range(rounds_for(c, args.rounds, args.min_requests)):
                     for mode in MODES[r % 3:] + MODES[:r % 3]:
                         if mode == "server":
+                            warm(lambda: run_server(stub, pool, c, 1, 1))
                             result = run_server(stub, pool, c, 1, args.new_tokens)
                         else:
-                            result = Result(**direct.ask({"mode": mode, "c": c, "new_tokens": args.new_tokens}))
+                            result = Result(**direct.ask({"mode": mode, "c": c, "new_tokens": args.new_tokens, "warm": True}))
                         totals[mode].add(result)
                 after = server.ask({})
                 batches = after[0] - before[0]
-                overhead = server_overhead(stub, totals["server"].latencies) if c == 1 else None
+                # What the server added to each request (gRPC, hooks, validation, queueing,
+                # the response): a difference within one request, which the VM's slow
+                # spells, deciding the cross-round comparison with the ceiling, do not blur.
+                server_result = totals["server"]
+                overhead = (percentile([s * l for s, l in zip(server_result.outside, server_result.latencies)], 50),
+                            percentile(server_result.outside, 50)) if c == 1 else None
                 out[c] = (totals, (after[1] - before[1]) / batches if batches else 0.0, overhead)
     finally:
         direct.close()

@@ -16,9 +16,11 @@ How long THR waits (the invariants `_take_batch` keeps):
   * It never waits once the expected number of prompts is queued, so a lone client whose
     recent demand is 1 is never delayed by BATCH_WAIT_MS.
   * A burst larger than the recent demand is learnt: prompts that arrive while a batch
-    runs, within BATCH_WAIT_MS of its start, count towards that batch's demand (its own
-    clients cannot come back before it ends), so bursts of 16 after a spell of 4 do not
-    settle into two part batches for ever.
+    runs, within BATCH_WAIT_MS of its start and before the first of its sequences
+    finished, count towards that batch's demand (until one of its sequences finishes,
+    none of its own clients can have come back), so bursts of 16 after a spell of 4 do
+    not settle into two part batches for ever, and a lone client that sends its next
+    request the moment its sequence ends is not mistaken for company.
   * Demand counts requests being *admitted* (inside BaseServer, between the RPC's arrival
     and `submit`: hooks, validation, tokenization) as well as queued prompts. Admission
     takes the GIL, so 16 concurrent requests are admitted one after another; on a slow or
@@ -83,6 +85,9 @@ class Scheduler:
         # arrive shortly after it finished.
         self._last_start = 0.0
         self._last_done = 0.0
+        # When the first sequence of the previous batch finished: from then on its
+        # clients can come back.
+        self._first_finished = 0.0
         # Requests between arrival and submit (see `admission`), and when one last began or ended.
         self._admitting = 0
         self._last_admission = 0.0
@@ -176,9 +181,10 @@ class Scheduler:
             self._on_queue(len(self._waiting))
             if taken:
                 # Prompts that arrived while the previous batch ran, within BATCH_WAIT_MS of
-                # its start, were late members of its burst (its own clients cannot have
-                # come back before it ended): the demand it recorded was short by them.
-                window_end = min(self._last_done, self._last_start + self.wait_s)
+                # its start and before any of its sequences finished, were late members of
+                # its burst (none of its own clients could have come back yet): the demand
+                # it recorded was short by them.
+                window_end = min(self._first_finished, self._last_start + self.wait_s)
                 late = sum(1 for seq in (*taken, *self._waiting) if self._last_start < seq.arrival <= window_end)
                 if late:
                     self._demand[-1] = min(self.max_batch, self._demand[-1] + late)
@@ -213,6 +219,7 @@ class Scheduler:
             if not seq.finished:  # a backend that returned early must not strand a request
                 seq.fail(RuntimeError(f"backend {self.backend.name} returned without finishing a sequence"))
         self._last_done = time.perf_counter()
+        self._first_finished = min((seq.finished_at or self._last_done) for seq in taken)
         return True
 
     def start(self) -> None:

@@ -67,6 +67,24 @@ class SchedulerTest(unittest.TestCase):
             ask(self.server, "a", max_new_tokens=1)
         self.assertLess(time.perf_counter() - started, 0.25)
 
+    def test_lone_client_back_before_the_batch_is_wrapped_up(self) -> None:
+        # A fast client (in-process, or over a fast link) sends its next request as soon
+        # as its sequence finishes, while the scheduler thread is still wrapping up the
+        # batch (here: freeing the backend's state takes 20 ms). That request is the same
+        # lone client, not a late member of the batch's burst: it must not raise the
+        # expected demand to 2 and wait BATCH_WAIT_MS for company every time.
+        class SlowRelease(FakeBackend):
+            def release(self, state) -> None:
+                time.sleep(0.02)
+
+        self.server = make_server(SlowRelease(), batch_size=8, batch_wait_ms=300)
+        for _ in range(5):  # the first batches wait for a full batch, until demand is learnt
+            ask(self.server, "a", max_new_tokens=1)
+        started = time.perf_counter()
+        for _ in range(5):
+            ask(self.server, "a", max_new_tokens=1)
+        self.assertLess(time.perf_counter() - started, 0.25)
+
     def test_slow_admission_still_forms_one_full_batch(self) -> None:
         # 16 concurrent requests; one is still in its preprocess hook (tokenizing, say)
         # when BATCH_WAIT_MS has passed since the other 15 queued. Its prompt is already
@@ -160,9 +178,11 @@ class SchedulerTest(unittest.TestCase):
         first = pool.submit(ask, self.server, "a", max_new_tokens=1)
         self._wait_until(lambda: self.server.scheduler.queue_length == 0 and backend.gate is not None and first.running())
         time.sleep(0.1)
-        queued = [pool.submit(self.server.generate, GenerateInput([p], SamplingOverrides(max_new_tokens=1)),
-                              None, cancels.append) for p in ("b", "c")]
-        self._wait_until(lambda: self.server.scheduler.queue_length == 2)
+        queued = []
+        for n, p in enumerate(("b", "c"), start=1):  # one after the other: cancels[0] is b's
+            queued.append(pool.submit(self.server.generate, GenerateInput([p], SamplingOverrides(max_new_tokens=1)),
+                                      None, cancels.append))
+            self._wait_until(lambda: self.server.scheduler.queue_length == n)
         with self.assertRaisesRegex(QueueFull, "queue full: 2 prompts waiting.*MAX_QUEUE=2"):
             ask(self.server, "d")
         cancels[0]()  # the client of "b" goes away: its place frees at once

@@ -128,7 +128,10 @@ class LlamaCppBackend(StepwiseBackend):
     def prefill(self, prompts: list[list[int]]) -> tuple[_State, np.ndarray]:
         if len(prompts) > self.max_sequences:
             raise ValueError(f"batch of {len(prompts)} exceeds n_seq_max={self.max_sequences}")
-        self._C.llama_memory_clear(self.memory, True)
+        # Metadata only (data=False): the cells are marked free, and a free cell is never
+        # attended to. Zeroing the buffers too costs 18 ms per call on the 124M model
+        # (its KV cache for 16 sequences of 256 tokens is 150 MB), 5% of a request.
+        self._C.llama_memory_clear(self.memory, False)
         entries = []
         for seq_id, ids in enumerate(prompts):
             for pos, token in enumerate(ids):
@@ -152,7 +155,7 @@ class LlamaCppBackend(StepwiseBackend):
         return state
 
     def release(self, state: _State) -> None:
-        self._C.llama_memory_clear(self.memory, True)
+        self._C.llama_memory_clear(self.memory, False)  # metadata only, as in prefill
 
     def close(self) -> None:
         C = self._C

@@ -80,7 +80,7 @@ class Result:
         self.tokens = tokens
         self.seconds = seconds
         self.latencies = latencies
-        # Server mode: per request, the share of its latency spent outside inference
+        # Server mode: per request, the seconds of its latency spent outside inference
         # (its client latency minus the inference time the server measured for it).
         self.outside = outside or []
 
@@ -143,7 +143,7 @@ def run_server(stub: pb_grpc.InferenceServiceStub, pool: concurrent.futures.Thre
         replies = list(pool.map(call, range(c)))
         total += time.perf_counter() - started
         latencies += [seconds for seconds, _, _ in replies]
-        outside += [(seconds - inference) / seconds for seconds, _, inference in replies]
+        outside += [seconds - inference for seconds, _, inference in replies]
         tokens += sum(n for _, n, _ in replies)
     return Result(tokens, total, latencies, outside)
 
@@ -265,9 +265,9 @@ def measure(args: argparse.Namespace, backend_name: str, path: str) -> dict:
                 # What the server added to each request (gRPC, hooks, validation, queueing,
                 # the response): a difference within one request, which the VM's slow
                 # spells, deciding the cross-round comparison with the ceiling, do not blur.
-                server_result = totals["server"]
-                overhead = (percentile([s * l for s, l in zip(server_result.outside, server_result.latencies)], 50),
-                            percentile(server_result.outside, 50)) if c == 1 else None
+                served = totals["server"]
+                overhead = (percentile(served.outside, 50),
+                            percentile([o / l for o, l in zip(served.outside, served.latencies)], 50)) if c == 1 else None
                 out[c] = (totals, (after[1] - before[1]) / batches if batches else 0.0, overhead)
     finally:
         direct.close()
@@ -296,7 +296,8 @@ def goal_verdict(c: int, of_ceiling: float, of_sequential: float, ceiling_speedu
     >= 3x sequential. `ceiling_speedup` is ceiling / sequential tokens per second. Where
     the ceiling itself is under 3x sequential, no server can reach 3x (batching does not
     pay for that model and backend), and the verdict says so. `overhead` is the server's
-    own cost per request at c=1 (see `server_overhead`)."""
+    own cost per request at c=1: median seconds outside inference and median share of
+    the request's latency (see `Result.outside`)."""
     if c == 1:
         verdict = ("met" if of_ceiling >= 0.95 else "NOT met") + " (>=95% ceil)"
         # At c=1 the ceiling and sequential modes do the same work: how far apart they

@@ -44,7 +44,7 @@ run_bazelw() {
   set -e
 }
 
-ALL="python3 python3-pip g++ cmake ninja-build g++-aarch64-linux-gnu ca-certificates"
+ALL="python3 python3-pip g++ cmake ninja-build patch g++-aarch64-linux-gnu ca-certificates"
 
 # 1. Debian, bazel on PATH, everything installed: runs bazel with the arguments, installs nothing.
 FAKE_UID=0 setup; os_release debian
@@ -57,7 +57,7 @@ grep -qx "fake bazel: test //... --keep_going" "$WORK/out" || fail "1: arguments
 # 2. Ubuntu (ID_LIKE=debian), no bazel, two packages missing: installs exactly those plus
 #    bazel-bootstrap, says so, then runs the bazel it installed.
 FAKE_UID=0 setup; os_release ubuntu debian
-FAKE_INSTALLED="python3 g++ ninja-build g++-aarch64-linux-gnu ca-certificates" run_bazelw info release
+FAKE_INSTALLED="python3 g++ ninja-build patch g++-aarch64-linux-gnu ca-certificates" run_bazelw info release
 [[ $rc == 0 ]] || fail "2: exit $rc: $(cat "$WORK/err")"
 grep -q "install -y -qq --no-install-recommends python3-pip cmake bazel-bootstrap" "$WORK/apt.log" \
   || fail "2: wrong install: $(cat "$WORK/apt.log")"

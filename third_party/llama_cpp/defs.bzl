@@ -26,7 +26,7 @@ TARGET_CPU = select({
 # compiling: add "89-real" or "90-real" for native Ada or Hopper code only when needed.
 DEFAULT_CUDA_ARCHITECTURES = ["80"]
 
-def llama_cpp_python(name, sdist, deps = [], cmake_args = [], cuda_toolkit = None, cuda_architectures = DEFAULT_CUDA_ARCHITECTURES, **kwargs):
+def llama_cpp_python(name, sdist, deps = [], patches = [], cmake_args = [], cuda_toolkit = None, cuda_architectures = DEFAULT_CUDA_ARCHITECTURES, **kwargs):
     """A py_library `name` importing `llama_cpp`, compiled by the action `<name>_site`.
 
     The libraries are compiled for the target platform: build the library (or an image
@@ -37,6 +37,8 @@ def llama_cpp_python(name, sdist, deps = [], cmake_args = [], cuda_toolkit = Non
       name: the library's name.
       sdist: label of the llama-cpp-python sdist file.
       deps: the distribution's own Python dependencies (numpy, jinja2, ...).
+      patches: unified diffs against the sdist's top folder, applied in order (`patch -p1
+        --fuzz=0`) before compiling; see //third_party/llama_cpp/patches.
       cmake_args: extra CMake arguments for this build, after the target CPU's flags.
       cuda_toolkit: a CUDA toolkit's files (`@cuda_toolkit_linux_x86_64//:toolkit`) to also
         build ggml's CUDA backend (x86_64 only); None: CPU only. The libraries then need
@@ -51,6 +53,7 @@ def llama_cpp_python(name, sdist, deps = [], cmake_args = [], cuda_toolkit = Non
     _build(
         name = site,
         sdist = sdist,
+        patches = patches,
         cmake_args = TARGET_CPU_CMAKE_ARGS + cmake_args,
         target_cpu = TARGET_CPU,
         cuda_toolkit = cuda_toolkit,

@@ -4,10 +4,10 @@ Why not `pip wheel`: the package's own CMake project also builds libllama-common
 libmtmd, which the ctypes bindings never load and which take about half of the compile
 time on two cores. We build only the `llama` target (and the ggml libraries it links)
 from the sdist's vendored llama.cpp, at the exact version the bindings were written
-for, then lay the files out as pip would: `llama_cpp/` with `lib/lib*.so`, plus a
+for (plus our patches, //third_party/llama_cpp/patches), then lay the files out as pip would: `llama_cpp/` with `lib/lib*.so`, plus a
 dist-info so `importlib.metadata` and image scanners see the distribution.
 
-The output is a pure function of the sdist and the flags: no -march=native, source
+The output is a pure function of the sdist, the patches and the flags: no -march=native, source
 paths mapped to a fixed prefix, versionless sonames (no symlinks in the tree), and
 byte-code compiled with unchecked hashes.
 """
@@ -87,6 +87,30 @@ def extract(sdist: Path, into: Path) -> Path:
     if len(roots) != 1:
         raise SystemExit(f"{sdist}: expected one top-level folder, found {[p.name for p in roots]}")
     return roots[0]
+
+
+def apply_patches(src: Path, patches: list[Path]) -> None:
+    """Applies `patches` (unified diffs against the sdist's top folder) to `src`, in order.
+
+    Exactly or not at all: no fuzz, no reversed or already-applied hunks, no .orig or
+    .rej files. A patch written for another llama-cpp-python version must fail the
+    build, not land its hunk somewhere near the right place.
+    """
+    if not patches:
+        return
+    tool = shutil.which("patch")
+    if not tool:
+        raise SystemExit("applying patches to llama.cpp needs GNU patch on the action PATH; "
+                         "on Debian or Ubuntu: apt-get install patch")
+    for patch in patches:
+        log(f"applying {patch.name}")
+        result = subprocess.run(
+            [tool, "-p1", "--batch", "--forward", "--fuzz=0", "--no-backup-if-mismatch", "--reject-file=-",
+             "--directory", str(src), "--input", str(patch.resolve())],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        if result.returncode != 0:
+            raise SystemExit(f"{patch} does not apply to {src.name} (it was written for another version of the "
+                             f"sdist?); rebase it or drop it:\n{result.stdout.strip()}")
 
 
 def cross_toolchain(target_cpu: str, into: Path) -> tuple[list[str], str]:
@@ -202,6 +226,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sdist", type=Path, required=True)
     parser.add_argument("--out", type=Path, required=True, help="the site-packages tree to create")
     parser.add_argument("--cmake-arg", action="append", default=[], help="extra CMake argument (repeatable)")
+    parser.add_argument("--patch", action="append", default=[], type=Path,
+                        help="a unified diff to apply to the extracted sdist with patch -p1 (repeatable, in order)")
     parser.add_argument("--target-cpu", default="", help="CPU to build for (uname -m name); empty: the host's")
     parser.add_argument("--cuda-root", type=Path, help="a CUDA toolkit folder (//third_party/cuda): build the CUDA backend")
     parser.add_argument("--cuda-arch", action="append", default=[],
@@ -219,6 +245,7 @@ def main(argv: list[str] | None = None) -> int:
         tmp_path = Path(tmp)
         log(f"extracting {args.sdist.name}")
         src = extract(args.sdist, tmp_path / "src")
+        apply_patches(src, args.patch)
         build = tmp_path / "build"
         toolchain_args, strip = cross_toolchain(args.target_cpu, tmp_path)
         cuda_args = cuda_cmake_args(args.cuda_root, args.cuda_arch, args.cuda_major) if args.cuda_root else []

@@ -19,7 +19,8 @@ def _impl(ctx):
     args.add("--out", site.path)
     args.add("--target-cpu", ctx.attr.target_cpu)
     args.add_all(ctx.attr.cmake_args, format_each = "--cmake-arg=%s")
-    inputs = [ctx.file.sdist]
+    args.add_all(ctx.files.patches, format_each = "--patch=%s")
+    inputs = [ctx.file.sdist] + ctx.files.patches
     what = ctx.attr.target_cpu or "the host CPU"
     if ctx.attr.cuda_toolkit:
         nvcc = [f for f in ctx.files.cuda_toolkit if f.path.endswith("/bin/nvcc")]
@@ -54,6 +55,12 @@ llama_cpp_python_build = rule(
             mandatory = True,
             allow_single_file = [".tar.gz"],
             doc = "The llama-cpp-python sdist, e.g. `@pypi__llama_cpp_python//:sdist`.",
+        ),
+        "patches": attr.label_list(
+            allow_files = [".patch", ".diff"],
+            doc = "Unified diffs against the sdist's top folder, applied in order with `patch -p1 " +
+                  "--fuzz=0` before configuring; a patch that does not apply exactly fails the build. " +
+                  "GNU patch must be on the action PATH.",
         ),
         "cmake_args": attr.string_list(
             doc = "Extra CMake arguments (CPU features, CUDA, a cross toolchain file). The defaults in " +

@@ -4,12 +4,13 @@ Why not `pip wheel`: the package's own CMake project also builds libllama-common
 libmtmd, which the ctypes bindings never load and which take about half of the compile
 time on two cores. We build only the `llama` target (and the ggml libraries it links)
 from the sdist's vendored llama.cpp, at the exact version the bindings were written
-for (plus our patches, //third_party/llama_cpp/patches), then lay the files out as pip would: `llama_cpp/` with `lib/lib*.so`, plus a
-dist-info so `importlib.metadata` and image scanners see the distribution.
+for, with our patches (//third_party/llama_cpp/patches) applied, then lay the files out
+as pip would: `llama_cpp/` with `lib/lib*.so`, plus a dist-info so
+`importlib.metadata` and image scanners see the distribution.
 
-The output is a pure function of the sdist, the patches and the flags: no -march=native, source
-paths mapped to a fixed prefix, versionless sonames (no symlinks in the tree), and
-byte-code compiled with unchecked hashes.
+The output is a pure function of the sdist, the patches and the flags: no
+-march=native, source paths mapped to a fixed prefix, versionless sonames (no symlinks
+in the tree), and byte-code compiled with unchecked hashes.
 """
 
 from __future__ import annotations

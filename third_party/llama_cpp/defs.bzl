@@ -17,6 +17,12 @@ TARGET_CPU = select({
     str(Label("//platforms:is_x86_64")): "x86_64",
 }, no_match_error = "llama.cpp is compiled for x86_64 and arm64 target platforms only")
 
+# What we change in llama.cpp, one reason per file (see each file's header), applied in
+# this order by //third_party/llama_cpp's builds and checked by //tests/llama_cpp:patches_test.
+LLAMA_CPP_PATCHES = [
+    str(Label("//third_party/llama_cpp/patches:ggml-cpu-sgemm-row-tail.patch")),
+]
+
 # The default GPU code of a CUDA build: "80" is sm_80 machine code plus compute_80 PTX.
 # The machine code runs on every compute capability 8.x GPU (A100, A10, A30, A40, RTX 30xx,
 # RTX A-series, L4, L40, RTX 40xx: a cubin runs on its major version's later minors); the

@@ -31,12 +31,14 @@ from server.config import ServerConfig
 from server.domain import (
     Cancelled,
     Completion,
+    DeadlineExceeded,
     GenerateInput,
     InvalidArgument,
     NotReady,
     SamplingOverrides,
     SamplingParams,
     Timings,
+    status_label,
 )
 from server.metrics import ServerMetrics
 from server.scheduler import Scheduler
@@ -59,9 +61,10 @@ class BaseServer:
         self.scheduler = Scheduler(
             self.backend,
             config,
-            on_batch=self.metrics.batch_size.observe,
+            on_batch=self._on_batch,
             on_queue=self.metrics.queue_length.set,
         )
+        self._warming = False
         self.ready = False
         self.draining = False
         self.load_ms = 0.0
@@ -85,10 +88,19 @@ class BaseServer:
         if self.config.warmup:
             params = SamplingParams(max_new_tokens=4)
             seq = Sequence(WARMUP_PROMPT, self.backend.tokenize(WARMUP_PROMPT), params, self.backend.context_length)
-            self.scheduler.submit([seq])
-            seq.wait()
+            # Requests are refused until ready, so every batch until then is the warm-up's.
+            self._warming = True
+            try:
+                self.scheduler.submit([seq])
+                seq.wait()
+            finally:
+                self._warming = False
             self._raise_if_failed(seq)
         self.warmup_ms = _ms(time.perf_counter() - started)
+
+    def _on_batch(self, size: int) -> None:
+        if not self._warming:
+            self.metrics.batch_size.observe(size)
 
     def start(self) -> None:
         """Load, start the scheduler and warm up; afterwards the server is ready."""
@@ -101,9 +113,17 @@ class BaseServer:
         """Refuses new requests, lets queued and running ones finish, then stops."""
         self.draining = True
         self.ready = False
-        self.scheduler.stop(drain=True, timeout=timeout if timeout is not None else self.config.drain_timeout_s)
+        timeout = timeout if timeout is not None else self.config.drain_timeout_s
+        self.scheduler.stop(drain=True, timeout=timeout)
+        if self.scheduler.alive:
+            log.warning("drain timed out", extra={"fields": {"drain_timeout_s": timeout, "running_prompts": self.scheduler.running}})
 
     def close(self) -> None:
+        """Frees the model, unless a batch still runs on it (a drain that timed out): freeing
+        it under the running batch would crash the process instead of letting it exit."""
+        if self.scheduler.alive:
+            log.warning("not closing the backend: a batch still runs on it")
+            return
         self.backend.close()
 
     # --- experiment hooks ------------------------------------------------------------------
@@ -216,6 +236,8 @@ class BaseServer:
             tracker.sequences = self._sequences(prompts, params, deadline, stream=stream)
             tracker.mark()  # t1: preprocessing done
             register_cancel(lambda: self.scheduler.cancel(tracker.sequences))
+            if any(seq.should_stop() for seq in tracker.sequences):
+                self._raise_cancelled(deadline, "before it was queued")
             self.scheduler.submit(tracker.sequences)
         return tracker.sequences
 
@@ -259,7 +281,7 @@ class BaseServer:
             except GeneratorExit:  # the client went away mid-stream
                 self.scheduler.cancel([seq])
                 raise
-            self._raise_if_failed(seq)
+            self._raise_if_failed(seq, deadline)
             tracker.mark()
             final = self.encode_output(self.postprocess([seq.completion()]))[0]
             tracker.mark()
@@ -276,14 +298,21 @@ class BaseServer:
         if not seq.wait(timeout=remaining):
             self.scheduler.cancel([seq])
             seq.wait()
-        self._raise_if_failed(seq)
+        self._raise_if_failed(seq, deadline)
 
-    @staticmethod
-    def _raise_if_failed(seq: Sequence) -> None:
+    @classmethod
+    def _raise_if_failed(cls, seq: Sequence, deadline: Optional[float] = None) -> None:
         if seq.status == Status.FAILED:
             raise RuntimeError(f"the backend failed: {seq.error}") from seq.error
         if seq.status == Status.CANCELLED:
-            raise Cancelled("the request was cancelled or its deadline passed")
+            cls._raise_cancelled(deadline, "")
+
+    @staticmethod
+    def _raise_cancelled(deadline: Optional[float], when: str) -> None:
+        when = f" {when}" if when else ""
+        if deadline is not None and time.monotonic() >= deadline:
+            raise DeadlineExceeded(f"the request's deadline passed{when}")
+        raise Cancelled(f"the client cancelled the request (or left){when}")
 
 
 
@@ -310,7 +339,7 @@ class _Tracker:
         return self
 
     def __exit__(self, kind, error, _tb) -> None:
-        status = "ok" if kind is None else ("cancelled" if kind is GeneratorExit else kind.__name__)
+        status = status_label(kind)
         m = self.server.metrics
         m.requests.labels(rpc=self.rpc, status=status).inc()
         m.e2e.observe(time.perf_counter() - self.marks[0])
@@ -319,7 +348,8 @@ class _Tracker:
                 m.queue_time.observe(s.started - s.arrival)
                 m.prompt_tokens.inc(len(s.prompt_ids))
             if s.first_token is not None:
-                m.ttft.observe(s.first_token - s.arrival)
+                # From the request's arrival, as Timings.time_to_first_token_ms.
+                m.ttft.observe(s.first_token - self.marks[0])
             m.generated_tokens.inc(len(s.generated))
         if status != "ok":
             m.record({"request_id": self.request_id, "timestamp": self.stamp, "prompts": len(self.sequences), "status": status})
@@ -343,7 +373,10 @@ class _Tracker:
 
     def _timings(self) -> Timings:
         t0, t1, t2, t3 = self.marks
-        started = max((s.started or t1) for s in self.sequences)
+        # A request's prompts may run in several batches (more prompts than BATCH_SIZE, or
+        # LAT mode): it waited until its first prompt started, and was in inference from
+        # then until its last one finished, including the batches between them.
+        started = min((s.started or t1) for s in self.sequences)
         first = min((s.first_token or t2) for s in self.sequences)
         queue_s = max(0.0, started - t1)
         return Timings(

@@ -18,20 +18,48 @@ class FinishReason(enum.IntEnum):
     STOP = 3
 
 
+# Each error's `status` is the gRPC status code the servicer answers with, in lower case:
+# the `status` label of the requests metric and of GetMetrics records ("ok" for success;
+# "internal" for any other exception).
+
+
 class InvalidArgument(ValueError):
     """A request the server refuses (INVALID_ARGUMENT); the message says what to change."""
+
+    status = "invalid_argument"
 
 
 class QueueFull(RuntimeError):
     """The bounded queue has no room (RESOURCE_EXHAUSTED)."""
 
+    status = "resource_exhausted"
+
 
 class NotReady(RuntimeError):
     """The model is loading or the server is draining (UNAVAILABLE)."""
 
+    status = "unavailable"
+
 
 class Cancelled(RuntimeError):
-    """The client cancelled the request or its deadline passed."""
+    """The client cancelled the request (or left)."""
+
+    status = "cancelled"
+
+
+class DeadlineExceeded(Cancelled):
+    """The request's deadline passed; its work was cancelled as for a client's cancel."""
+
+    status = "deadline_exceeded"
+
+
+def status_label(error: Optional[type[BaseException]]) -> str:
+    """The status a request ended with, named as its gRPC status code (see above)."""
+    if error is None:
+        return "ok"
+    if issubclass(error, GeneratorExit):  # a streaming client stopped reading: it left
+        return Cancelled.status
+    return getattr(error, "status", "internal")
 
 
 @dataclasses.dataclass(frozen=True)

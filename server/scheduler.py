@@ -49,7 +49,7 @@ from typing import Callable, Iterator, Optional
 
 from server.backends.base import Backend
 from server.config import ServerConfig, ServerMode
-from server.domain import QueueFull
+from server.domain import NotReady, QueueFull
 from server.sequence import Batch, Sequence
 
 log = logging.getLogger("cecaiserve.scheduler")
@@ -122,7 +122,9 @@ class Scheduler:
     def submit(self, sequences: list[Sequence]) -> None:
         with self._cond:
             if self._stopping:
-                raise QueueFull("the server is shutting down")
+                # A request that passed BaseServer's readiness check just before the drain
+                # began: UNAVAILABLE, as for any request during the drain.
+                raise NotReady("the server is draining (shutting down); send the request elsewhere")
             if len(self._waiting) + len(sequences) > self.max_queue:
                 raise QueueFull(
                     f"queue full: {len(self._waiting)} prompts waiting, this request adds {len(sequences)}, "
@@ -229,6 +231,11 @@ class Scheduler:
     def _loop(self) -> None:
         while self.step():
             pass
+
+    @property
+    def alive(self) -> bool:
+        """Whether the scheduler thread still runs (a batch can outlive stop's timeout)."""
+        return self._thread is not None and self._thread.is_alive()
 
     def stop(self, drain: bool = True, timeout: Optional[float] = None) -> None:
         """Stops taking work. With drain, queued prompts still run; without, they are cancelled."""

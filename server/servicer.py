@@ -2,8 +2,10 @@
 
 Every RPC goes through `_status_of` so that each domain error maps to one status code:
 InvalidArgument -> INVALID_ARGUMENT, QueueFull -> RESOURCE_EXHAUSTED, NotReady ->
-UNAVAILABLE, Cancelled -> CANCELLED (or DEADLINE_EXCEEDED), anything else -> INTERNAL
-(logged; the server keeps serving).
+UNAVAILABLE, DeadlineExceeded -> DEADLINE_EXCEEDED, Cancelled -> CANCELLED (or
+DEADLINE_EXCEEDED when gRPC's own deadline has passed), anything else -> INTERNAL
+(logged; the server keeps serving). The domain errors' `status` names the same codes
+for the metrics (server/domain.py).
 """
 
 from __future__ import annotations
@@ -18,7 +20,8 @@ from proto.cecaiserve.v1 import inference_pb2 as pb
 from proto.cecaiserve.v1 import inference_pb2_grpc as pb_grpc
 from server.base_server import BaseServer
 from server.config import ServerMode
-from server.domain import Cancelled, Completion, GenerateInput, InvalidArgument, NotReady, QueueFull, SamplingOverrides, Timings
+from server.domain import (Cancelled, Completion, DeadlineExceeded, GenerateInput, InvalidArgument, NotReady, QueueFull,
+                           SamplingOverrides, Timings)
 
 log = logging.getLogger("cecaiserve.servicer")
 
@@ -66,6 +69,8 @@ def _status_of(error: BaseException, context: grpc.ServicerContext) -> tuple[grp
         return grpc.StatusCode.RESOURCE_EXHAUSTED, str(error)
     if isinstance(error, NotReady):
         return grpc.StatusCode.UNAVAILABLE, str(error)
+    if isinstance(error, DeadlineExceeded):
+        return grpc.StatusCode.DEADLINE_EXCEEDED, str(error)
     if isinstance(error, Cancelled):
         remaining = context.time_remaining()
         if remaining is not None and remaining <= 0:
@@ -80,6 +85,22 @@ def _deadline(context: grpc.ServicerContext) -> Optional[float]:
     return None if remaining is None else time.monotonic() + remaining
 
 
+def _on_rpc_end(context: grpc.ServicerContext) -> Callable[[Callable[[], None]], None]:
+    """Registers a request's cancel callback with its RPC.
+
+    gRPC runs the callback when the RPC ends early (the client cancels or leaves, or the
+    deadline passes), but refuses it, returning False, when the RPC has already ended:
+    a client that left while its request was being admitted. Then it is called at once,
+    so the request's prompts never take a batch place.
+    """
+
+    def register(callback: Callable[[], None]) -> None:
+        if not context.add_callback(callback):
+            callback()
+
+    return register
+
+
 class InferenceServicer(pb_grpc.InferenceServiceServicer):
     def __init__(self, server: BaseServer, shutdown: Callable[[], None] = lambda: None) -> None:
         self.server = server
@@ -91,7 +112,7 @@ class InferenceServicer(pb_grpc.InferenceServiceServicer):
             completions, timings, request_id = self.server.generate(
                 GenerateInput(list(request.prompts), overrides_from_pb(request.parameters)),
                 deadline=_deadline(context),
-                register_cancel=context.add_callback,
+                register_cancel=_on_rpc_end(context),
             )
         except Exception as error:
             context.abort(*_status_of(error, context))
@@ -106,7 +127,7 @@ class InferenceServicer(pb_grpc.InferenceServiceServicer):
             request.prompt,
             overrides_from_pb(request.parameters),
             deadline=_deadline(context),
-            register_cancel=context.add_callback,
+            register_cancel=_on_rpc_end(context),
         )
         try:
             for text, token_ids, final, timings, request_id in stream:
@@ -115,6 +136,7 @@ class InferenceServicer(pb_grpc.InferenceServiceServicer):
                 else:
                     yield pb.GenerateStreamResponse(
                         text_delta=text,
+                        text=final.text,
                         finish_reason=int(final.finish_reason),
                         usage=pb.Usage(prompt_tokens=final.prompt_tokens, generated_tokens=final.generated_tokens),
                         timings=timings_to_pb(timings),

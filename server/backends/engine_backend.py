@@ -22,9 +22,20 @@ from server.sequence import Batch, Sequence
 class EngineOutput:
     """One sequence's result from an engine."""
 
-    def __init__(self, token_ids: list[int], finish: Optional[str]) -> None:
+    def __init__(self, token_ids: list[int], finish: Optional[str], stop_reason: object = None) -> None:
         self.token_ids = token_ids
         self.finish = finish  # the engine's own word: "length", "stop", ...
+        # What stopped it, as vLLM's and TensorRT-LLM's CompletionOutput.stop_reason say:
+        # the stop string (str) or stop token id (int) it matched; None for EOS and the rest.
+        self.stop_reason = stop_reason
+
+    def finish_reason(self) -> FinishReason:
+        """The reason for a sequence the engine ended on a condition it checked itself."""
+        if self.finish == "length":
+            return FinishReason.LENGTH
+        if isinstance(self.stop_reason, str):
+            return FinishReason.STOP
+        return FinishReason.END_OF_SEQUENCE
 
 
 def missing_package(package: str, pair: str, how: str) -> RuntimeError:
@@ -71,7 +82,7 @@ class EngineBackend(HuggingFaceTokenizer, Backend):
             if not seq.finished:
                 # The engine stopped on a condition it checked itself (an EOS it did not
                 # return, a stop string it cut off).
-                seq.finish_external(FinishReason.LENGTH if out.finish == "length" else FinishReason.END_OF_SEQUENCE)
+                seq.finish_external(out.finish_reason())
         batch.sequences = []
 
 

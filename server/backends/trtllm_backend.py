@@ -53,4 +53,4 @@ class TrtLlmBackend(EngineBackend):
             self._trt.SamplingParams(**trtllm_sampling_kwargs(s.params, self.max_tokens(s), end_id)) for s in sequences
         ]
         results = self.engine.generate([s.prompt_ids for s in sequences], sampling_params=sampling)
-        return [EngineOutput(list(r.outputs[0].token_ids), r.outputs[0].finish_reason) for r in results]
+        return [EngineOutput(list(r.outputs[0].token_ids), r.outputs[0].finish_reason, r.outputs[0].stop_reason) for r in results]

@@ -96,4 +96,4 @@ class VllmBackend(EngineBackend):
         sampling = [self._vllm.SamplingParams(**vllm_sampling_kwargs(s.params, self.max_tokens(s))) for s in sequences]
         prompts = [{"prompt_token_ids": s.prompt_ids} for s in sequences]
         results = self.engine.generate(prompts, sampling, use_tqdm=False)
-        return [EngineOutput(list(r.outputs[0].token_ids), r.outputs[0].finish_reason) for r in results]
+        return [EngineOutput(list(r.outputs[0].token_ids), r.outputs[0].finish_reason, r.outputs[0].stop_reason) for r in results]

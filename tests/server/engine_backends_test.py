@@ -3,12 +3,90 @@
 import unittest
 
 from server.backends import create_backend
-from server.backends.engine_backend import dtype_name
+from server.backends.engine_backend import EngineBackend, EngineOutput, dtype_name
 from server.backends.trtllm_backend import trtllm_build_kwargs, trtllm_sampling_kwargs
 from server.backends.hf_config import ModelShape, kv_cache_bytes
 from server.backends.vllm_backend import check_cpu_head_size, vllm_engine_kwargs, vllm_sampling_kwargs
 from server.config import ServerConfig
-from server.domain import SamplingParams
+from server.domain import FinishReason, SamplingParams
+from server.sequence import Batch, Sequence
+
+
+class ScriptedEngine(EngineBackend):
+    """An engine that returns fixed outputs: EngineBackend.generate's own logic, no GPU.
+    Tokens are characters' code points; 0 is EOS."""
+
+    name = "scripted"
+
+    def __init__(self, outputs: dict[str, EngineOutput]) -> None:
+        self.outputs = outputs
+        self._context = 16
+        self.runs: list[list[str]] = []
+
+    def load_engine(self, config: ServerConfig) -> None:
+        pass
+
+    def run(self, sequences: list[Sequence]) -> list[EngineOutput]:
+        self.runs.append([s.prompt for s in sequences])
+        return [self.outputs[s.prompt] for s in sequences]
+
+    def tokenize(self, text: str) -> list[int]:
+        return [ord(c) for c in text]
+
+    def detokenize(self, ids: list[int]) -> str:
+        return "".join(chr(i) for i in ids)
+
+    def is_eos(self, token: int) -> bool:
+        return token == 0
+
+
+def tokens(text: str) -> list[int]:
+    return [ord(c) for c in text]
+
+
+class EngineGenerateTest(unittest.TestCase):
+    def run_batch(self, engine: ScriptedEngine, prompts: list[str], **params) -> list[Sequence]:
+        seqs = [Sequence(p, engine.tokenize(p), SamplingParams(**dict({"max_new_tokens": 8}, **params)), engine.context_length)
+                for p in prompts]
+        engine.generate(Batch(seqs))
+        return seqs
+
+    def test_outputs_go_through_the_shared_sequence_logic(self) -> None:
+        engine = ScriptedEngine({
+            "eos": EngineOutput(tokens("ab") + [0], "stop"),  # EOS returned: ends there, not in the text
+            "stopstr": EngineOutput(tokens("xy;z"), "stop", ";"),  # our stop string check cuts the text
+            "length": EngineOutput(tokens("abcd"), "length"),
+            "cut": EngineOutput(tokens("pq"), "stop", ";"),  # the engine cut the stop string off itself
+            "eos_kept": EngineOutput(tokens("mn"), "stop", None),  # an EOS the engine did not return
+        })
+        seqs = self.run_batch(engine, ["eos", "stopstr", "length", "cut", "eos_kept"], stop=(";",), max_new_tokens=4)
+        self.assertEqual(engine.runs, [["eos", "stopstr", "length", "cut", "eos_kept"]])  # one engine call
+        got = [(s.text, s.finish_reason, len(s.generated)) for s in seqs]
+        self.assertEqual(got, [
+            ("ab", FinishReason.END_OF_SEQUENCE, 2),
+            ("xy", FinishReason.STOP, 3),
+            ("abcd", FinishReason.LENGTH, 4),
+            ("pq", FinishReason.STOP, 2),
+            ("mn", FinishReason.END_OF_SEQUENCE, 2),
+        ])
+
+    def test_tokens_beyond_max_new_tokens_are_dropped(self) -> None:
+        engine = ScriptedEngine({"p": EngineOutput(tokens("abcdef"), "length")})
+        (seq,) = self.run_batch(engine, ["p"], max_new_tokens=3)
+        self.assertEqual((seq.text, seq.finish_reason, seq.generated), ("abc", FinishReason.LENGTH, tokens("abc")))
+        # The engine is asked for no more than the context leaves: 16 - len("p") tokens.
+        long = Sequence("p", [1], SamplingParams(max_new_tokens=100), 16)
+        self.assertEqual(engine.max_tokens(long), 15)
+
+    def test_cancelled_sequences_never_reach_the_engine(self) -> None:
+        engine = ScriptedEngine({"a": EngineOutput(tokens("b"), "length")})
+        gone = Sequence("gone", tokens("gone"), SamplingParams(max_new_tokens=1), 16)
+        gone.cancel()
+        kept = Sequence("a", tokens("a"), SamplingParams(max_new_tokens=1), 16)
+        engine.generate(Batch([gone, kept]))
+        self.assertEqual(engine.runs, [["a"]])
+        self.assertEqual((gone.finish_reason, kept.text), (None, "b"))
+        self.assertTrue(gone.finished)
 
 
 class EngineBackendsTest(unittest.TestCase):

@@ -31,7 +31,11 @@ class FakeBackend(StepwiseBackend):
         self.fail_next = False
         self.gate = threading.Event()
         self.gate.set()
+        # Set once a batch is inside prefill (before the gate): a test that closed the
+        # gate knows its first batch has left the queue and holds the scheduler.
+        self.entered = threading.Event()
         self.steps = 0
+        self.closed = False
 
     def load(self, config: ServerConfig) -> None:
         pass
@@ -57,6 +61,7 @@ class FakeBackend(StepwiseBackend):
         return out
 
     def prefill(self, prompts: list[list[int]]) -> tuple[Any, np.ndarray]:
+        self.entered.set()
         self.gate.wait()
         if self.fail_next:
             self.fail_next = False
@@ -73,6 +78,9 @@ class FakeBackend(StepwiseBackend):
             ctx.append(t)
         state["generated"] = [g + 1 for g in state["generated"]]
         return self._logits(state["contexts"], state["generated"])
+
+    def close(self) -> None:
+        self.closed = True
 
     def filter(self, state: Any, keep: list[int]) -> Any:
         state["contexts"] = [state["contexts"][i] for i in keep]

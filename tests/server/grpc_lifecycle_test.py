@@ -21,6 +21,7 @@ from server.app import SERVICE_NAME, serve
 from server.base_server import BaseServer
 from server.config import ServerConfig, ServerMode
 from server.domain import Completion
+from server.servicer import InferenceServicer
 from tests.server.fake_backend import FakeBackend
 
 SERVING = health_pb2.HealthCheckResponse.SERVING
@@ -104,6 +105,14 @@ class LifecycleTest(unittest.TestCase):
             stopper = threading.Thread(target=running.stop)
             stopper.start()
             wait_until(lambda: running.server.draining)
+            # While the running request finishes: NOT_SERVING, and new work is refused.
+            self.assertFalse(pending.done())
+            self.assertEqual(client.status(), NOT_SERVING)
+            self.assertEqual(client.status(SERVICE_NAME), NOT_SERVING)
+            with self.assertRaises(grpc.RpcError) as err:
+                client.generate("a")
+            self.assertEqual(err.exception.code(), grpc.StatusCode.UNAVAILABLE)
+            self.assertIn("draining", err.exception.details())
             self.assertEqual(pending.result(timeout=10).completions[0].usage.generated_tokens, 20)
             stopper.join(10)
         finally:
@@ -183,7 +192,10 @@ class ServingTest(unittest.TestCase):
     def test_stream_with_hooks(self) -> None:
         messages = list(self.client.stub.GenerateStream(
             pb.GenerateStreamRequest(prompt="a", parameters=pb.SamplingParameters(max_new_tokens=3)), timeout=10))
+        # The deltas are the text as generated; the last message has it after the hooks.
         self.assertEqual("".join(m.text_delta for m in messages), "BCD")
+        self.assertEqual(messages[-1].text, "[BCD]")
+        self.assertEqual([m.text for m in messages[:-1]], [""] * (len(messages) - 1))
         self.assertEqual(messages[-1].finish_reason, pb.FINISH_REASON_LENGTH)
         self.assertEqual(messages[-1].usage.generated_tokens, 3)
         self.assertEqual(sum(len(m.token_ids) for m in messages), 3)
@@ -217,10 +229,10 @@ class ServingTest(unittest.TestCase):
 
     def test_overload_and_client_cancel_over_grpc(self) -> None:
         self.backend.gate.clear()
+        self.backend.entered.clear()
         try:
             busy = self.client.stub.Generate.future(pb.GenerateRequest(prompts=["a"]))
-            wait_until(lambda: self.running.server.scheduler.queue_length == 0 and self.backend.gate is not None)
-            time.sleep(0.1)
+            self.assertTrue(self.backend.entered.wait(10))  # "a" holds the scheduler
             queued = [self.client.stub.Generate.future(pb.GenerateRequest(prompts=[p])) for p in ("b", "c")]
             wait_until(lambda: self.running.server.scheduler.queue_length == 2)
             with self.assertRaises(grpc.RpcError) as err:
@@ -239,13 +251,39 @@ class ServingTest(unittest.TestCase):
 
     def test_deadline_exceeded(self) -> None:
         self.backend.step_delay = 0.05
+        steps = self.backend.steps
         try:
             with self.assertRaises(grpc.RpcError) as err:
                 self.client.generate("a", max_new_tokens=50, timeout=0.3)
             self.assertEqual(err.exception.code(), grpc.StatusCode.DEADLINE_EXCEEDED)
+            # The server stops the running sequence at the step after the deadline (~6
+            # steps of 50 ms), not after the 50 it asked for.
+            wait_until(lambda: self.running.server.scheduler.running == 0)
+            self.assertLess(self.backend.steps - steps, 20)
+            # Counted as what the client saw, not as a cancel.
+            wait_until(lambda: self.records(10)[-1].status == "deadline_exceeded")
         finally:
             self.backend.step_delay = 0.0
         self.assertEqual(self.client.generate("a", max_new_tokens=1).completions[0].text, "[B]")
+
+    def test_client_gone_before_its_request_is_queued(self) -> None:
+        # gRPC refuses a cancel callback for an RPC that has already ended (the client
+        # left during admission): the prompts must not run anyway.
+        class EndedRpc:
+            def time_remaining(self):
+                return None
+
+            def add_callback(self, callback) -> bool:
+                return False
+
+            def abort(self, code, details):
+                raise RuntimeError(code, details)
+
+        batches = len(self.backend.batches)
+        with self.assertRaises(RuntimeError) as err:
+            InferenceServicer(self.running.server).Generate(pb.GenerateRequest(prompts=["a"]), EndedRpc())
+        self.assertEqual(err.exception.args[0], grpc.StatusCode.CANCELLED)
+        self.assertEqual(len(self.backend.batches), batches)
 
     def test_request_without_deadline(self) -> None:
         # gRPC reports "no deadline" as an enormous time remaining; the wait must still work.
@@ -258,7 +296,13 @@ class ServingTest(unittest.TestCase):
         self.assertEqual((info.app_name, info.network_name, info.server_mode), ("App", "Net", pb.SERVER_MODE_LATENCY))
         self.assertEqual(info.default_max_new_tokens, 4)
 
+    def records(self, n: int) -> list:
+        return list(self.client.stub.GetMetrics(pb.GetMetricsRequest(last_n=n), timeout=5).records)
+
     def test_metrics_records_and_prometheus(self) -> None:
+        with self.assertRaises(grpc.RpcError):
+            self.client.generate("a", temperature=-1.0)
+        self.assertEqual(self.records(1)[0].status, "invalid_argument")
         self.client.generate("a", "b", max_new_tokens=2)
         reply = self.client.stub.GetMetrics(pb.GetMetricsRequest(last_n=1), timeout=5)
         self.assertEqual(len(reply.records), 1)
@@ -275,6 +319,7 @@ class ServingTest(unittest.TestCase):
                      "cecaiserve_prompt_tokens_total", "cecaiserve_generated_tokens_total"):
             self.assertIn(name, text)
         self.assertIn('cecaiserve_requests_total{rpc="Generate",status="ok"}', text)
+        self.assertIn('cecaiserve_requests_total{rpc="Generate",status="invalid_argument"}', text)
 
 
 if __name__ == "__main__":

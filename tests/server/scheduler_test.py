@@ -7,7 +7,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 from server.base_server import BaseServer
 from server.config import ServerConfig, ServerMode
-from server.domain import Cancelled, FinishReason, GenerateInput, InvalidArgument, QueueFull, SamplingOverrides
+from server.domain import (Cancelled, DeadlineExceeded, FinishReason, GenerateInput, InvalidArgument, NotReady, QueueFull,
+                           SamplingOverrides)
 from tests.server.fake_backend import FakeBackend
 
 
@@ -173,11 +174,11 @@ class SchedulerTest(unittest.TestCase):
         backend = FakeBackend()
         self.server = make_server(backend, batch_size=1, server_mode=ServerMode.LATENCY, max_queue=2)
         backend.gate.clear()  # the first batch blocks inside the backend
+        backend.entered.clear()
         pool = ThreadPoolExecutor(4)
         cancels = []
         first = pool.submit(ask, self.server, "a", max_new_tokens=1)
-        self._wait_until(lambda: self.server.scheduler.queue_length == 0 and backend.gate is not None and first.running())
-        time.sleep(0.1)
+        self.assertTrue(backend.entered.wait(10))
         queued = []
         for n, p in enumerate(("b", "c"), start=1):  # one after the other: cancels[0] is b's
             queued.append(pool.submit(self.server.generate, GenerateInput([p], SamplingOverrides(max_new_tokens=1)),
@@ -213,8 +214,78 @@ class SchedulerTest(unittest.TestCase):
     def test_deadline(self) -> None:
         backend = FakeBackend(context=200, step_delay=0.02)
         self.server = make_server(backend, max_length=200)
-        with self.assertRaises(Cancelled):
+        with self.assertRaisesRegex(DeadlineExceeded, "deadline passed"):
             self.server.generate(GenerateInput(["a"], SamplingOverrides(max_new_tokens=150)), deadline=time.monotonic() + 0.2)
+        # The running sequence stopped at the step after its deadline: ~10 steps of 20 ms,
+        # not the 150 it asked for (generate returns only once it has stopped).
+        self.assertLess(backend.steps, 50)
+        self.assertEqual(ask(self.server, "z", max_new_tokens=2)[0].text, "{|")
+
+    def test_deadline_already_passed_is_never_queued(self) -> None:
+        backend = FakeBackend()
+        self.server = make_server(backend)
+        with self.assertRaisesRegex(DeadlineExceeded, "before it was queued"):
+            self.server.generate(GenerateInput(["a"], SamplingOverrides(max_new_tokens=2)), deadline=time.monotonic() - 1)
+        self.assertEqual(backend.batches, [])
+
+    def test_cancel_while_admitting_is_never_queued(self) -> None:
+        # gRPC refuses a cancel callback once the RPC has ended (the client left while the
+        # request was admitted); the servicer then calls it at once, as here.
+        backend = FakeBackend()
+        self.server = make_server(backend)
+        with self.assertRaisesRegex(Cancelled, "client cancelled the request .or left. before it was queued") as err:
+            self.server.generate(GenerateInput(["a"], SamplingOverrides(max_new_tokens=2)), None, lambda cancel: cancel())
+        self.assertNotIsInstance(err.exception, DeadlineExceeded)
+        self.assertEqual(backend.batches, [])
+        self.assertEqual(self.server.metrics.last(1)[0]["status"], "cancelled")
+        self.assertEqual(ask(self.server, "a", max_new_tokens=1)[0].text, "b")
+
+    def test_timings_of_a_request_over_several_batches(self) -> None:
+        # LAT mode runs a request's three prompts one batch after another: the batches
+        # after the first are inference time, not queueing.
+        backend = FakeBackend(step_delay=0.02)
+        self.server = make_server(backend, batch_size=1, server_mode=ServerMode.LATENCY)
+        completions, timings, _ = self.server.generate(GenerateInput(["a", "b", "c"], SamplingOverrides(max_new_tokens=3)))
+        self.assertEqual([c.text for c in completions], ["bcd", "cde", "def"])
+        self.assertEqual(len(backend.batches), 3)
+        # 3 prompts x 2 decode steps x 20 ms at least
+        self.assertGreaterEqual(timings.inference_ms, 110)
+        self.assertLess(timings.queue_ms, 40)
+        record = self.server.metrics.last(1)[0]
+        self.assertAlmostEqual(record["tokens_per_second"], 9 / (timings.inference_ms / 1000), delta=0.01)
+
+    def test_warm_up_is_not_counted_as_a_batch(self) -> None:
+        backend = FakeBackend()
+        self.server = make_server(backend, warmup=True, batch_size=2, server_mode=ServerMode.THROUGHPUT)
+        self.assertEqual(len(backend.batches), 1)  # the warm-up ran ...
+        self.assertEqual(self.server.metrics.batch_totals(), (0.0, 0.0))  # ... outside the metrics
+        ask(self.server, "a", "b", max_new_tokens=1)
+        self.assertEqual(self.server.metrics.batch_totals(), (1.0, 2.0))
+
+    def test_request_that_meets_the_drain_is_unavailable(self) -> None:
+        # A request past the readiness check when the drain begins: the scheduler refuses
+        # it as NotReady (UNAVAILABLE), not as an overload.
+        self.server = make_server(FakeBackend())
+        self.server.scheduler.stop(drain=True, timeout=5)
+        with self.assertRaisesRegex(NotReady, "draining"):
+            ask(self.server, "a")
+
+    def test_close_waits_for_a_drain_that_timed_out(self) -> None:
+        backend = FakeBackend()
+        self.server = make_server(backend)
+        backend.gate.clear()
+        backend.entered.clear()
+        with ThreadPoolExecutor(1) as pool:
+            running = pool.submit(ask, self.server, "a", max_new_tokens=1)
+            self.assertTrue(backend.entered.wait(10))
+            self.server.drain(timeout=0.1)  # the batch is still inside the backend
+            self.server.close()
+            self.assertFalse(backend.closed)  # freeing the model under it would crash
+            backend.gate.set()
+            self.assertEqual(running.result(timeout=10)[0].text, "b")
+        self.server.drain(timeout=5)
+        self.server.close()
+        self.assertTrue(backend.closed)
 
     def test_backend_failure_fails_only_that_batch(self) -> None:
         backend = FakeBackend()

@@ -30,6 +30,7 @@ import urllib.request
 from pathlib import Path
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import apt_sources  # noqa: E402
 import debindex  # noqa: E402
 
 REGENERATE = "bazel run //oci/debian:lock"
@@ -45,17 +46,10 @@ def mirrors() -> list[str]:
     found: list[str] = []
     deb822 = Path("/etc/apt/sources.list.d/debian.sources")
     if deb822.exists():
-        for stanza in deb822.read_text().split("\n\n"):
-            uris = re.findall(r"^URIs:\s*(.+)$", stanza, re.M)
-            suites = re.findall(r"^Suites:\s*(.+)$", stanza, re.M)
-            if uris and not any("security" in s for s in suites):
-                found.extend(uris[0].split())
+        found.extend(apt_sources.deb822_mirrors(deb822.read_text()))
     listfile = Path("/etc/apt/sources.list")
     if listfile.exists():
-        for line in listfile.read_text().splitlines():
-            words = [w for w in line.split() if not w.startswith("[")]
-            if len(words) >= 3 and words[0] == "deb" and "security" not in line:
-                found.append(words[1])
+        found.extend(apt_sources.sources_list_mirrors(listfile.read_text()))
     return found
 
 

@@ -1,5 +1,7 @@
 """debian_deb (repository rule) and deb_file (rule)."""
 
+load(":apt_sources.bzl", "deb822_mirrors", "sources_list_mirrors")
+
 _DEB_DOC = """Downloads one .deb from the Debian mirror this machine's apt uses, checked
 against `sha256`. The mirror is never written in the repository: it is
 $DEBIAN_MIRROR (e.g. --repo_env=DEBIAN_MIRROR=http://host/debian) when set, else the
@@ -16,21 +18,10 @@ def _mirror(rctx):
     found = []
     deb822 = rctx.path("/etc/apt/sources.list.d/debian.sources")
     if deb822.exists:
-        for stanza in rctx.read(deb822).split("\n\n"):
-            uris, suites = [], ""
-            for line in stanza.split("\n"):
-                if line.startswith("URIs:"):
-                    uris = [u for u in line[len("URIs:"):].replace("\t", " ").split(" ") if u]
-                elif line.startswith("Suites:"):
-                    suites = line
-            if "security" not in suites:
-                found.extend(uris)
+        found.extend(deb822_mirrors(rctx.read(deb822)))
     listfile = rctx.path("/etc/apt/sources.list")
     if listfile.exists:
-        for line in rctx.read(listfile).split("\n"):
-            words = [w for w in line.replace("\t", " ").split(" ") if w]
-            if len(words) >= 3 and words[0] == "deb" and "security" not in line:
-                found.append([w for w in words[1:] if not w.startswith("[")][0])
+        found.extend(sources_list_mirrors(rctx.read(listfile)))
     return found
 
 # Only on the failure path: fetch the file once more, outside Bazel's downloader (which

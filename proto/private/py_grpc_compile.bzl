@@ -7,6 +7,11 @@ Import paths follow the workspace layout: `proto/cecaiserve/v1/inference.proto` 
 `proto.cecaiserve.v1.inference_pb2`. Use `py_grpc_library` from //proto:defs.bzl.
 """
 
+ProtoSourcesInfo = provider(
+    doc = "The .proto files a py_grpc_compile target compiled, and those they may import.",
+    fields = {"transitive_srcs": "depset of .proto Files: srcs of the target and of its deps, transitively"},
+)
+
 def _impl(ctx):
     outputs = []
     for src in ctx.files.srcs:
@@ -23,15 +28,18 @@ def _impl(ctx):
     args.add("--pyi_out=" + ctx.bin_dir.path)
     args.add("--grpc_python_out=" + ctx.bin_dir.path)
     args.add_all(ctx.files.srcs)
+    # What srcs import must be inputs too, or protoc finds no file in the sandbox.
+    transitive_srcs = depset(ctx.files.srcs, transitive = [d[ProtoSourcesInfo].transitive_srcs for d in ctx.attr.deps])
     ctx.actions.run(
         executable = ctx.executable._protoc,
         arguments = [args],
-        inputs = ctx.files.srcs,
+        inputs = transitive_srcs,
         outputs = outputs,
         mnemonic = "PyGrpcCompile",
-        progress_message = "Generating Python gRPC stubs for %{label}",
+        # A literal label: Bazel 4.2.3 does not expand %{label} placeholders.
+        progress_message = "Generating Python gRPC stubs for %s" % ctx.label,
     )
-    return [DefaultInfo(files = depset(outputs))]
+    return [DefaultInfo(files = depset(outputs)), ProtoSourcesInfo(transitive_srcs = transitive_srcs)]
 
 py_grpc_compile = rule(
     implementation = _impl,
@@ -40,7 +48,11 @@ py_grpc_compile = rule(
         "srcs": attr.label_list(
             allow_files = [".proto"],
             mandatory = True,
-            doc = ".proto files in this package. Imports between them resolve from the workspace root.",
+            doc = ".proto files in this package. Imports resolve from the workspace root.",
+        ),
+        "deps": attr.label_list(
+            providers = [ProtoSourcesInfo],
+            doc = "py_grpc_compile targets whose .proto files `srcs` import (transitively available to protoc).",
         ),
         "_protoc": attr.label(
             default = Label("//proto/private:protoc"),

@@ -22,8 +22,9 @@ edit changes the affected images on the next build with no sync step; an unknown
 folder fails while the BUILD file loads, naming it.
 
 Layers, from the least to the most often changed: the Debian base; third-party wheels
-for the pair's backend (torch alone); llama.cpp (LLAMA); the model (uncompressed; one
-layer per model file); the server code; the example's hooks, .env and extra_files_dir.
+for the pair's backend (torch alone); llama.cpp (LLAMA); the model (uncompressed: the
+Hugging Face folder in one layer that every image serving it shares, each LLAMA pair's
+GGUF in a layer of its own); the server code; the example's hooks, .env and extra_files_dir.
 """
 
 load("//composer/private:pairs.bzl", "PAIRS")
@@ -54,7 +55,9 @@ def cecaiserve_services(
       model: the Hugging Face model folder: a tree artifact (generated_model) or the
         `@<hf_model>//:model` files; LLAMA pairs convert it to GGUF.
       model_name: its folder name in the image (/models/<model_name>); default: the
-        label's name.
+        label's name. Required for an `@<hf_model>//:model` label: its files come in a
+        folder named after the model (the last part of repo_id, e.g. "gpt2"), and
+        model_name must be that name.
       model_repo: the Hugging Face repo id, for the images' labels and the GGUF metadata.
       model_revision: its commit.
       composer_dir: the seed's Composer folder, relative to this package.
@@ -62,8 +65,10 @@ def cecaiserve_services(
       extra_wheels: pair -> wheels of its extra_pip_libraries: EXTRA_WHEELS from the
         example's `seed_extra_wheels` repository (//composer:repositories.bzl). A pair
         whose extra_pip_libraries_<pair>.txt lists packages needs its entry.
-      models: AccInf-Platform -> another model folder served under the same name, for a
-        pair whose runtime cannot run `model` (vLLM's CPU kernels need head size >= 32).
+      models: AccInf-Platform -> another model folder (a target of this workspace, such as
+        a generated_model) served under the same name by that pair's image and `_run`,
+        for a pair whose runtime cannot run `model` (vLLM's CPU kernels need head size
+        >= 32). Not for LLAMA pairs, which serve the GGUF made from `model`.
       tags: added to every target (e.g. ["manual"] when the model needs a download).
     """
     folders = _folders(composer_dir)
@@ -79,6 +84,15 @@ def cecaiserve_services(
                 folder,
                 ", ".join(sorted(PAIRS.keys())),
             ))
+    if model.startswith("@") and not model_name:
+        fail("cecaiserve_services(name = %r): model %s comes from a repository: set model_name to the folder its files are in (the last part of its repo_id, e.g. \"gpt2\")" % (name, model))
+    for pair, other in models.items():
+        if pair not in folders:
+            fail("cecaiserve_services(name = %r): models: %s is not a pair folder of %s/ (%s)" % (name, pair, composer_dir, ", ".join([f for f in folders if f != "Client"])))
+        if PAIRS[pair][1] == "llama":
+            fail("cecaiserve_services(name = %r): models: %s is a LLAMA pair, which serves the GGUF made from `model`; give it another model through `model`" % (name, pair))
+        if other.startswith("@"):
+            fail("cecaiserve_services(name = %r): models: %s = %s: give a model folder target of this workspace (a generated_model), not a repository's files" % (name, pair, other))
     if "Client" in folders:
         _client(prefix = name, composer_dir = composer_dir, tags = tags)
     for pair in folders:

@@ -61,15 +61,15 @@ def oci_image(name, architecture = None, variant = None, env = None, labels = No
         if variant == None:
             variant = select(_VARIANT)
     if variant == None:
-        variant = ""
-    if type(env) == "string":
-        kwargs["env_file"] = env
-    elif env != None:
-        kwargs["env"] = env
-    if type(labels) == "string":
-        kwargs["labels_file"] = labels
-    elif labels != None:
-        kwargs["labels"] = labels
+        # An explicit "arm64" (not a select) gets the same default as the platform's.
+        variant = "v8" if architecture == "arm64" else ""
+    for attr, value in (("env", env), ("labels", labels)):
+        if type(value) == "string":
+            if attr + "_file" in kwargs:
+                fail("oci_image %s: give %s as a file label or %s_file, not both" % (name, attr, attr))
+            kwargs[attr + "_file"] = value
+        elif value != None:
+            kwargs[attr] = value
     _oci_image(
         name = name,
         architecture = architecture,

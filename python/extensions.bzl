@@ -21,6 +21,7 @@ def _pip_impl(module_ctx):
                 pypi_distribution(**kwargs)
             pip_hub(
                 name = parse.hub_name,
+                hub_name = parse.hub_name,
                 lock = parse.lock,
                 sdist_builds = parse.sdist_builds,
                 python = parse.python,

@@ -272,7 +272,7 @@ def service(prefix, pair, model, model_name, model_repo, model_revision, compose
             name = lower + "_run",
             pair = pair,
             env = ":%s_settings.env" % lower,
-            model = ":" + lower + "_gguf" if backend == "llama" else model,
+            model = ":" + lower + "_gguf" if backend == "llama" else (pair_model or model),
             gguf = backend == "llama",
             app_files = _app_files(composer_dir),
             tags = tags,

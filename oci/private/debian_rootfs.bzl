@@ -1,5 +1,6 @@
 """debian_rootfs: one deterministic layer from .deb files, without dpkg."""
 
+load(":checks.bzl", "check_compression_level", "is_octal_mode")
 load(":providers.bzl", "OciLayerInfo")
 
 _DOC = """A root filesystem layer from Debian packages (.deb files, e.g. `@debian_bookworm//:arm64`
@@ -51,13 +52,14 @@ def _parse_users(ctx):
 
 def _debian_rootfs_impl(ctx):
     if not ctx.attr.architecture:
-        fail("debian_rootfs %s: architecture is empty; the target platform is neither x86_64 nor arm64 (set architecture = \"amd64\" or \"arm64\")" % ctx.label)
+        fail("debian_rootfs %s: architecture is empty: set architecture = \"amd64\" or \"arm64\" (the macro in //oci:debian.bzl sets it from the target platform, and gives \"\" for one that is neither x86_64 nor arm64)" % ctx.label)
+    check_compression_level(ctx)
     debs = ctx.files.debs
     if not debs:
         fail("debian_rootfs %s: debs is empty" % ctx.label)
     users, groups = _parse_users(ctx)
     for path, mode in ctx.attr.dirs.items():
-        if len(mode) != 4 or not mode.isdigit():
+        if not is_octal_mode(mode):
             fail("debian_rootfs %s: dirs[%r] = %r: give a 4-digit octal mode such as \"1777\"" % (ctx.label, path, mode))
     spec = ctx.actions.declare_file(ctx.label.name + ".rootfs_spec.json")
     ctx.actions.write(spec, json.encode({
@@ -97,7 +99,7 @@ debian_rootfs = rule(
     doc = _DOC,
     attrs = {
         "debs": attr.label_list(allow_files = [".deb"], mandatory = True, doc = "The .deb files, all of one architecture (or `all`)."),
-        "architecture": attr.string(doc = "Debian architecture of the packages: amd64 or arm64. Packages of another one fail."),
+        "architecture": attr.string(doc = "Debian architecture of the packages: amd64 or arm64 (required; the macro in //oci:debian.bzl sets it from the target platform). Packages of another one fail."),
         "users": attr.string_list(default = _USERS, doc = "NAME:UID:GID:HOME lines of /etc/passwd (shell /sbin/nologin); HOME is created, owned by the user, unless /nonexistent."),
         "groups": attr.string_list(default = _GROUPS, doc = "NAME:GID lines of /etc/group."),
         "dirs": attr.string_dict(default = {"/tmp": "1777", "/var/tmp": "1777"}, doc = "Directories to create (or whose mode to set) -> 4-digit octal mode."),
@@ -107,7 +109,7 @@ debian_rootfs = rule(
         ),
         "keep": attr.string_list(default = ["usr/share/doc/*/copyright"], doc = "Globs kept even when `exclude` matches (license texts)."),
         "compress": attr.string(default = "gzip", values = ["gzip", "none"], doc = "Layer compression."),
-        "compression_level": attr.int(default = 6, doc = "gzip level."),
+        "compression_level": attr.int(default = 6, doc = "gzip level, 1 (fast) to 9 (small)."),
         "_tool": attr.label(default = Label("//oci/private/tools:rootfs_tool"), executable = True, cfg = "exec"),
     },
 )

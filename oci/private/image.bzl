@@ -31,8 +31,9 @@ def _layout_dir(target, attr_name, label):
         fail("%s: %s: %s is neither an oci_image nor a single OCI layout directory (it gives %d files); use an oci_image, an oci_pull, or a filegroup of one layout directory" % (label, attr_name, target.label, len(files)))
     return dirs[0]
 
-def _describe_tar(ctx, f, tool):
-    desc = ctx.actions.declare_file("%s.layers/%s.layer.json" % (ctx.label.name, f.basename))
+def _describe_tar(ctx, index, f, tool):
+    # By position: two plain tars may share a file name (or one may be listed twice).
+    desc = ctx.actions.declare_file("%s.layers/%d_%s.layer.json" % (ctx.label.name, index, f.basename))
     ctx.actions.run(
         executable = tool,
         arguments = ["--describe", f.path, "--descriptor", desc.path],
@@ -71,7 +72,7 @@ def _oci_image_impl(ctx):
                 continue
             if not (f.basename.endswith(".tar") or f.basename.endswith(".tar.gz") or f.basename.endswith(".tgz")):
                 fail("oci_image %s: tars: %s gives %s, which is not a .tar or .tar.gz; wrap files in an oci_layer first" % (ctx.label, target.label, f.short_path))
-            desc = _describe_tar(ctx, f, ctx.executable._layer_tool)
+            desc = _describe_tar(ctx, len(layers), f, ctx.executable._layer_tool)
             layers.append({"blob": f.path, "descriptor": desc.path, "created_by": "bazel tar %s" % f.short_path})
             inputs.extend([f, desc])
 

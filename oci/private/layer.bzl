@@ -1,5 +1,6 @@
 """oci_layer: files, directories (tree artifacts) and symlinks as one deterministic layer."""
 
+load(":checks.bzl", "check_compression_level")
 load(":providers.bzl", "OciLayerInfo")
 
 _DOC = """One OCI layer: a deterministic tar (gzip or uncompressed) plus a descriptor.
@@ -70,6 +71,7 @@ def _add(ctx, entries, origins, dest, f, origin):
 def _oci_layer_impl(ctx):
     if ctx.attr.compress not in ("gzip", "none"):
         fail("oci_layer %s: compress = %r; use \"gzip\" or \"none\"" % (ctx.label, ctx.attr.compress))
+    check_compression_level(ctx)
     entries = []
     origins = {}
 

@@ -185,6 +185,7 @@ def _oci_pull_impl(rctx):
     if "manifests" in top:
         wanted = rctx.attr.platforms
         available = []
+        matched = {}
         for child in top["manifests"]:
             p = child.get("platform", {})
             name = "%s/%s%s" % (p.get("os", "?"), p.get("architecture", "?"), ("/" + p["variant"]) if p.get("variant") else "")
@@ -195,6 +196,18 @@ def _oci_pull_impl(rctx):
                     fail("oci_pull %s: platforms: %r is not OS/ARCH[/VARIANT]" % (rctx.name, w))
                 if parts[0] == p.get("os") and parts[1] == p.get("architecture") and (len(parts) == 2 or parts[2] == p.get("variant", "")):
                     manifests.append(child)
+                    matched[w] = True
+        unmatched = [w for w in wanted if w not in matched]
+        if manifests and unmatched:
+            # Pulling the others only would leave an image for the missing platform to
+            # fail later, far from here.
+            fail("oci_pull %s: %s@%s has no manifest for %s; it has %s" % (
+                rctx.name,
+                where,
+                digest,
+                ", ".join(unmatched),
+                ", ".join(sorted(available)),
+            ))
         if not wanted or len(manifests) == 0:
             fail("oci_pull %s: %s@%s is an index of %s; set platforms = [...] to the ones to pull (matched: none of %s)" % (
                 rctx.name,

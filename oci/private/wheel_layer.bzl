@@ -2,6 +2,7 @@
 platform, installed into layers without running any of their code."""
 
 load("//python/private:names.bzl", "normalize_name")
+load(":checks.bzl", "check_compression_level")
 load(":providers.bzl", "OciLayerInfo")
 
 _DOC = """One layer of Python wheels, installed for the image (never imported by the build).
@@ -18,6 +19,7 @@ Two wheels installing one file fail, naming the wheel.
 """
 
 def _py_wheel_layer_impl(ctx):
+    check_compression_level(ctx)
     skip = {f.path: True for f in ctx.files.exclude}
     wheels = []
     seen = {}
@@ -69,7 +71,7 @@ py_wheel_layer = rule(
         "python_version": attr.string(default = "3.11", doc = "The image's Python version (byte-code is compiled for it)."),
         "compile_pyc": attr.bool(default = True, doc = "Compile .pyc files (the image's user cannot write them at run time)."),
         "compress": attr.string(default = "gzip", values = ["gzip", "none"], doc = "Layer compression."),
-        "compression_level": attr.int(default = 6, doc = "gzip level."),
+        "compression_level": attr.int(default = 6, doc = "gzip level, 1 (fast) to 9 (small)."),
         "_tool": attr.label(default = Label("//oci/private/tools:wheel_layer_tool"), executable = True, cfg = "exec"),
     },
 )

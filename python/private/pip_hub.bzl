@@ -77,7 +77,9 @@ filegroup(
 def _impl(rctx):
     lock_hint = str(rctx.attr.lock)
     lock = parse_lock(rctx.read(rctx.attr.lock), lock_hint)
-    hub = rctx.attr.name
+    # Not rctx.attr.name: under bzlmod that is the canonical name (e.g. _main~pip~pypi),
+    # while the spokes' labels need the name the hub was given.
+    hub = rctx.attr.hub_name or rctx.attr.name
     kwargs = distribution_kwargs(lock, hub, rctx.attr.sdist_builds, rctx.attr.python, lock_hint, not rctx.attr.wheels_only)
     keys = sorted(lock["packages"].keys())
     rctx.file("requirements.bzl", _REQUIREMENTS_BZL.format(
@@ -111,6 +113,7 @@ pip_hub = repository_rule(
     implementation = _impl,
     doc = "The `@pypi` hub: aliases and `requirements.bzl` for a JSON lock. Use `pip_repository` from //python:defs.bzl.",
     attrs = {
+        "hub_name": attr.string(doc = "The hub's name as its users write it (`pypi`), which prefixes its spokes' names (`pypi__numpy`); default: the repository's name (WORKSPACE), which bzlmod does not give."),
         "lock": attr.label(mandatory = True, allow_single_file = [".json"], doc = "The JSON lock written by //python/lock."),
         "sdist_builds": attr.string_dict(doc = "Distribution name -> label of the rule that compiles its sdist."),
         "python": attr.string(mandatory = True, doc = "Interpreter for the installer and the byte-compiler."),

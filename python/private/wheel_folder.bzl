@@ -50,6 +50,14 @@ exports_files(["wheels.sha256"])
 
 def _impl(rctx):
     env = rctx.attr.env
+    if env not in WHEEL_FOLDER_ENVS:
+        # Bazel refetches a repository when a variable of its rule's `environ` changes,
+        # and that list is fixed when the rule is defined.
+        fail("%s: env = %r is not one of WHEEL_FOLDER_ENVS (%s): add it there, or the folder would not be read again when the setting changes" % (
+            rctx.name,
+            env,
+            ", ".join(WHEEL_FOLDER_ENVS),
+        ))
     folder = rctx.os.environ.get(env, "")
     if not folder:
         message = ("%s: this target needs %s (for %s), which no registry this build can reach serves. " +
@@ -118,7 +126,7 @@ wheel_folder = repository_rule(
     # list is per rule, not per instance: every folder setting this workspace knows.
     environ = WHEEL_FOLDER_ENVS + [e + "_SHA256" for e in WHEEL_FOLDER_ENVS],
     attrs = {
-        "env": attr.string(mandatory = True, doc = "The --repo_env variable that names the folder."),
+        "env": attr.string(mandatory = True, doc = "The --repo_env variable that names the folder: one of WHEEL_FOLDER_ENVS."),
         "requires": attr.string(mandatory = True, doc = "The wheel that must be there: NAME==VERSION (e.g. torch==2.13.0+cpu), or NAME for any version."),
         "platform_tag": attr.string(mandatory = True, doc = "The machine in its wheels' platform tags, e.g. aarch64."),
         "how": attr.string(mandatory = True, doc = "A command that fills such a folder, for the error message."),

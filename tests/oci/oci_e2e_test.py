@@ -73,6 +73,11 @@ load("@cecaiserve//oci:debian.bzl", "debian_rootfs")
 
 debian_rootfs(name = "rootfs", debs = ["@debs//:amd64"], architecture = "amd64", tags = ["manual"])
 
+# Bad attribute values, refused at analysis with the target and the attribute named.
+oci_layer(name = "bad_level", srcs = ["x.txt"], compression_level = 10, tags = ["manual"])
+
+debian_rootfs(name = "bad_mode", debs = ["@debs//:amd64"], architecture = "amd64", dirs = {"/tmp": "1789"}, tags = ["manual"])
+
 platform_transition_filegroup(
     name = "image_ppc",
     srcs = [":image"],
@@ -194,6 +199,16 @@ install_deps()
         self.assertIn("oci_image //:image: architecture:", result.stderr)
         self.assertIn("x86_64 -> amd64, arm64 -> arm64/v8", result.stderr)
 
+
+    def test_4b_bad_attribute_values(self) -> None:
+        for target, message in [
+            ("//:bad_level", "//:bad_level: compression_level = 10: gzip levels are 1 (fast) to 9 (small)"),
+            ("//:bad_mode", 'debian_rootfs //:bad_mode: dirs["/tmp"] = "1789": give a 4-digit octal mode'),
+        ]:
+            with self.subTest(target):
+                result = self.bazel(self.tmp / "root_a", "build", target, check=False)
+                self.assertNotEqual(result.returncode, 0)
+                self.assertIn(message, result.stderr)
 
     def test_5_debian_rootfs_from_a_mirror(self) -> None:
         root = self.tmp / "root_a"

@@ -89,6 +89,7 @@ class OciPullE2ETest(unittest.TestCase):
             "pulled": (cls.anon.host, "cecaiserve/busybox", cls.image_digest, []),
             "pulled_index": (cls.anon.host, "cecaiserve/busybox", cls.index_digest, ["linux/arm64/v8"]),
             "index_no_platform": (cls.anon.host, "cecaiserve/busybox", cls.index_digest, []),
+            "index_partly": (cls.anon.host, "cecaiserve/busybox", cls.index_digest, ["linux/arm64/v8", "linux/riscv64"]),
             "by_tag": (cls.anon.host, "cecaiserve/busybox", "", []),
             "wrong_digest": (cls.anon.host, "cecaiserve/busybox", ZERO, []),
             "token_public": (cls.token.host, "public/busybox", cls.image_digest, []),
@@ -158,6 +159,10 @@ oci_image(name = "derived", base = "@pulled", tars = [":app"], cmd = ["/bin/sh"]
         result = self.bazel("build", "@index_no_platform//:index_no_platform", check=False)
         self.assertNotEqual(result.returncode, 0)
         self.assertIn("is an index of linux/amd64, linux/arm64/v8; set platforms", result.stderr)
+        # One platform asked for is missing: refused, not pulled without it.
+        result = self.bazel("build", "@index_partly//:index_partly", check=False)
+        self.assertNotEqual(result.returncode, 0)
+        self.assertIn("has no manifest for linux/riscv64; it has linux/amd64, linux/arm64/v8", result.stderr)
 
     def test_3_tag_without_digest_is_refused_with_the_pin(self) -> None:
         result = self.bazel("build", "@by_tag//:by_tag", check=False)

@@ -2,7 +2,7 @@
 
 WORKSPACE:
 
-    load("//third_party/cuda:defs.bzl", "cuda_toolkit")
+    load("//third_party/cuda:defs.bzl", "CUDA_TOOLKIT_PACKAGES", "cuda_toolkit")
     cuda_toolkit(
         name = "cuda_toolkit_linux_x86_64",
         lock = "//python:requirements_lock_cuda_linux_x86_64.json",

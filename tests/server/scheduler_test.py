@@ -270,7 +270,7 @@ class SchedulerTest(unittest.TestCase):
         with self.assertRaisesRegex(NotReady, "draining"):
             ask(self.server, "a")
 
-    def test_close_waits_for_a_drain_that_timed_out(self) -> None:
+    def test_close_leaves_the_backend_to_a_batch_still_running(self) -> None:
         backend = FakeBackend()
         self.server = make_server(backend)
         backend.gate.clear()

@@ -15,6 +15,8 @@ import time
 from typing import Callable, Iterator, Optional
 
 import grpc
+from google.protobuf import unknown_fields
+from google.protobuf.message import Message
 
 from proto.cecaiserve.v1 import inference_pb2 as pb
 from proto.cecaiserve.v1 import inference_pb2_grpc as pb_grpc
@@ -24,6 +26,28 @@ from server.domain import (Cancelled, Completion, DeadlineExceeded, GenerateInpu
                            SamplingOverrides, Timings)
 
 log = logging.getLogger("cecaiserve.servicer")
+
+
+def unknown_fields_of(message: Message, prefix: str = "") -> list[str]:
+    """Field paths (`parameters.9`) a request carries that this server's proto lacks.
+
+    A client built from a newer inference.proto may set a field this server would
+    otherwise drop in silence, serving the request without what it asked for.
+    """
+    found = [f"{prefix}{field.field_number}" for field in unknown_fields.UnknownFieldSet(message)]
+    for field, value in message.ListFields():
+        if isinstance(value, Message):
+            found += unknown_fields_of(value, f"{prefix}{field.name}.")
+    return found
+
+
+def refuse_unknown_fields(message: Message) -> None:
+    unknown = unknown_fields_of(message)
+    if unknown:
+        raise InvalidArgument(
+            f"{message.DESCRIPTOR.name} has fields this server does not know: {', '.join(unknown)} (a client "
+            f"built from a newer inference.proto?); leave them out, or run a server that knows them"
+        )
 
 
 def overrides_from_pb(p: pb.SamplingParameters) -> SamplingOverrides:
@@ -109,6 +133,7 @@ class InferenceServicer(pb_grpc.InferenceServiceServicer):
 
     def Generate(self, request: pb.GenerateRequest, context: grpc.ServicerContext) -> pb.GenerateResponse:
         try:
+            refuse_unknown_fields(request)
             completions, timings, request_id = self.server.generate(
                 GenerateInput(list(request.prompts), overrides_from_pb(request.parameters)),
                 deadline=_deadline(context),
@@ -123,6 +148,10 @@ class InferenceServicer(pb_grpc.InferenceServiceServicer):
         )
 
     def GenerateStream(self, request: pb.GenerateStreamRequest, context: grpc.ServicerContext) -> Iterator[pb.GenerateStreamResponse]:
+        try:
+            refuse_unknown_fields(request)
+        except InvalidArgument as error:
+            context.abort(*_status_of(error, context))
         stream = self.server.generate_stream(
             request.prompt,
             overrides_from_pb(request.parameters),

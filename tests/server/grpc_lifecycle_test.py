@@ -219,6 +219,28 @@ class ServingTest(unittest.TestCase):
         self.assertEqual(err.exception.code(), grpc.StatusCode.INVALID_ARGUMENT)
         self.assertEqual(self.client.generate("a", max_new_tokens=1).completions[0].text, "[B]")
 
+    def test_unknown_fields_are_refused(self) -> None:
+        # A client built from a newer inference.proto: field 9 of SamplingParameters and
+        # field 4 of GenerateRequest do not exist here. Dropping them in silence would
+        # serve the request without what it asked for.
+        params = pb.SamplingParameters(max_new_tokens=1).SerializeToString() + bytes([9 << 3, 5])
+        request = pb.GenerateRequest(prompts=["a"]).SerializeToString() + bytes([2 << 3 | 2, len(params)]) + params
+        for method, payload, stream in [
+            ("Generate", request + bytes([4 << 3, 1]), False),
+            ("GenerateStream", pb.GenerateStreamRequest(prompt="a").SerializeToString() + bytes([2 << 3 | 2, len(params)]) + params, True),
+        ]:
+            with self.subTest(method):
+                path = f"/cecaiserve.v1.InferenceService/{method}"
+                call = (self.client.channel.unary_stream if stream else self.client.channel.unary_unary)(path)
+                with self.assertRaises(grpc.RpcError) as err:
+                    reply = call(payload, timeout=5)
+                    if stream:
+                        list(reply)
+                self.assertEqual(err.exception.code(), grpc.StatusCode.INVALID_ARGUMENT)
+                self.assertIn("fields this server does not know: " + ("4, parameters.9" if not stream else "parameters.9"),
+                              err.exception.details())
+        self.assertEqual(self.client.generate("a", max_new_tokens=1).completions[0].text, "[B]")
+
     def test_backend_exception_is_internal_then_recovers(self) -> None:
         self.backend.fail_next = True
         with self.assertRaises(grpc.RpcError) as err:

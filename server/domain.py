@@ -53,13 +53,17 @@ class DeadlineExceeded(Cancelled):
     status = "deadline_exceeded"
 
 
+# The errors that carry their status; any other exception is "internal".
+DOMAIN_ERRORS = (InvalidArgument, QueueFull, NotReady, Cancelled)
+
+
 def status_label(error: Optional[type[BaseException]]) -> str:
     """The status a request ended with, named as its gRPC status code (see above)."""
     if error is None:
         return "ok"
     if issubclass(error, GeneratorExit):  # a streaming client stopped reading: it left
         return Cancelled.status
-    return getattr(error, "status", "internal")
+    return error.status if issubclass(error, DOMAIN_ERRORS) else "internal"
 
 
 @dataclasses.dataclass(frozen=True)

@@ -1,11 +1,10 @@
 """The gRPC servicer: protobuf in, domain calls, protobuf out. Nothing else lives here.
 
-Every RPC goes through `_status_of` so that each domain error maps to one status code:
-InvalidArgument -> INVALID_ARGUMENT, QueueFull -> RESOURCE_EXHAUSTED, NotReady ->
-UNAVAILABLE, DeadlineExceeded -> DEADLINE_EXCEEDED, Cancelled -> CANCELLED (or
-DEADLINE_EXCEEDED when gRPC's own deadline has passed), anything else -> INTERNAL
-(logged; the server keeps serving). The domain errors' `status` names the same codes
-for the metrics (server/domain.py).
+Every RPC goes through `_status_of`: a domain error answers with the status code its
+`status` names (server/domain.py: InvalidArgument -> INVALID_ARGUMENT, QueueFull ->
+RESOURCE_EXHAUSTED, NotReady -> UNAVAILABLE, DeadlineExceeded -> DEADLINE_EXCEEDED,
+Cancelled -> CANCELLED, or DEADLINE_EXCEEDED when gRPC's own deadline has passed), the
+same names the metrics use; anything else is INTERNAL (logged; the server keeps serving).
 """
 
 from __future__ import annotations
@@ -22,8 +21,7 @@ from proto.cecaiserve.v1 import inference_pb2 as pb
 from proto.cecaiserve.v1 import inference_pb2_grpc as pb_grpc
 from server.base_server import BaseServer
 from server.config import ServerMode
-from server.domain import (Cancelled, Completion, DeadlineExceeded, GenerateInput, InvalidArgument, NotReady, QueueFull,
-                           SamplingOverrides, Timings)
+from server.domain import DOMAIN_ERRORS, Completion, GenerateInput, InvalidArgument, SamplingOverrides, Timings
 
 log = logging.getLogger("cecaiserve.servicer")
 
@@ -87,21 +85,16 @@ def completion_to_pb(c: Completion) -> pb.Completion:
 
 
 def _status_of(error: BaseException, context: grpc.ServicerContext) -> tuple[grpc.StatusCode, str]:
-    if isinstance(error, InvalidArgument):
-        return grpc.StatusCode.INVALID_ARGUMENT, str(error)
-    if isinstance(error, QueueFull):
-        return grpc.StatusCode.RESOURCE_EXHAUSTED, str(error)
-    if isinstance(error, NotReady):
-        return grpc.StatusCode.UNAVAILABLE, str(error)
-    if isinstance(error, DeadlineExceeded):
-        return grpc.StatusCode.DEADLINE_EXCEEDED, str(error)
-    if isinstance(error, Cancelled):
+    if not isinstance(error, DOMAIN_ERRORS):
+        log.error("request failed", exc_info=error)
+        return grpc.StatusCode.INTERNAL, f"internal error: {error}"
+    code = grpc.StatusCode[error.status.upper()]
+    if code is grpc.StatusCode.CANCELLED:
+        # Cancelled because gRPC's own deadline passed (the server saw it as the RPC ending).
         remaining = context.time_remaining()
         if remaining is not None and remaining <= 0:
-            return grpc.StatusCode.DEADLINE_EXCEEDED, str(error)
-        return grpc.StatusCode.CANCELLED, str(error)
-    log.error("request failed", exc_info=error)
-    return grpc.StatusCode.INTERNAL, f"internal error: {error}"
+            code = grpc.StatusCode.DEADLINE_EXCEEDED
+    return code, str(error)
 
 
 def _deadline(context: grpc.ServicerContext) -> Optional[float]:

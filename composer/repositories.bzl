@@ -1,7 +1,11 @@
-"""Public API for WORKSPACE: repositories a seed input directory needs.
+"""Public API: repositories a seed input directory needs.
 
+    # WORKSPACE
     load("//composer:repositories.bzl", "seed_extra_wheels")
     seed_extra_wheels(name = "tiny_extra_wheels", lock = "//examples/tiny:Composer/extra_pip_libraries.lock.json")
+
+    # MODULE.bazel (Bazel 7+): the same call after
+    seed_extra_wheels = use_repo_rule("@cecaiserve//composer:repositories.bzl", "seed_extra_wheels")
 
 and in the example's BUILD file:
 

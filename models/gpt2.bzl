@@ -1,5 +1,5 @@
-"""The pin of openai-community/gpt2: one place for WORKSPACE (`hf_model`) and for BUILD
-files that record the source in a GGUF (`source_repo`, `source_revision`).
+"""The pin of openai-community/gpt2: one place for its `hf_model` (//bazel:repositories.bzl)
+and for BUILD files that record the source in a GGUF (`source_repo`, `source_revision`).
 
 The hub is not reachable from where this was written, so each value was checked
 against public sources instead:

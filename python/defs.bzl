@@ -40,7 +40,7 @@ pip_hub = _pip_hub
 # (python/private/wheel_folder.bzl).
 wheel_folder = _wheel_folder
 
-# The wheels-only hubs of the image locks (WORKSPACE `# --- oci ---`), by target platform:
+# The wheels-only hubs of the image locks (PIP_HUBS in //bazel:repositories.bzl), by target platform:
 # what py_wheel_layers(hubs = ...) takes.
 IMAGE_WHEEL_HUBS = {
     "//platforms:is_arm64": "pypi_linux_arm64",

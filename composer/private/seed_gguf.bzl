@@ -1,5 +1,6 @@
 """`seed_gguf`: a LLAMA pair's GGUF, at the precision its converter YAML names (read at build time)."""
 
+load("//bazel/private:labels.bzl", "display_label")
 load("//converter:defs.bzl", "GgufInfo")
 load("//converter/private:precisions.bzl", "PRECISIONS")
 
@@ -7,7 +8,7 @@ def _impl(ctx):
     out = ctx.actions.declare_directory(ctx.label.name)
     configs = [f for f in ctx.files.converter_files if f.basename == "converter_args.yaml"]
     if len(configs) != 1:
-        fail("%s: converter_files must hold one converter_args.yaml (the seed's Converter/configurations)" % ctx.label)
+        fail("%s: converter_files must hold one converter_args.yaml (the seed's Converter/configurations)" % display_label(ctx.label))
     base = ctx.attr.gguf[GgufInfo].base
     args = ctx.actions.args()
     args.add("--converter-dir", configs[0].dirname)

@@ -64,9 +64,10 @@ _JETSON = "//platforms:jetson_agx_orin"
 _CUDA = "//platforms:linux_x86_64_cuda"
 
 # Wheels no reachable registry serves: (platform, backend) -> (wheel_folder's wheels, the
-# backend's wheel groups they replace). The user fills the folder (WORKSPACE, README
-# "Inputs this machine cannot reach"); without it the image fails in seconds, naming the
-# setting. The folder's layer goes first; the server's wheels are installed over it.
+# backend's wheel groups they replace; WHEEL_FOLDERS in //bazel:repositories.bzl). The
+# user fills the folder (README "Inputs this machine cannot reach"); without it the image
+# fails in seconds, naming the setting. The folder's layer goes first; the server's wheels
+# are installed over it.
 WHEEL_FOLDERS = {
     (_JETSON, "trf"): ("@torch_jetson//:wheels", ["torch"]),
     (_CUDA, "trf"): ("@torch_cuda_linux_x86_64//:wheels", ["torch"]),

@@ -5,6 +5,8 @@ Because the YAML files are the action's inputs, editing a value changes that ima
 only images whose settings read the file) with no step between the edit and the build.
 """
 
+load("//bazel/private:labels.bzl", "display_label")
+
 def _dir_of(files, basename, what, label):
     matches = [f for f in files if f.basename == basename]
     if len(matches) != 1:
@@ -18,10 +20,10 @@ def _impl(ctx):
     tags = ctx.outputs.tags
     remote_tags = ctx.outputs.remote_tags
     args = ctx.actions.args()
-    args.add("--composer-dir", _dir_of(ctx.files.composer_files, "composer_args.yaml", "composer_files", ctx.label))
+    args.add("--composer-dir", _dir_of(ctx.files.composer_files, "composer_args.yaml", "composer_files", display_label(ctx.label)))
     args.add("--pair", ctx.attr.pair)
     if ctx.files.converter_files:
-        args.add("--converter-dir", _dir_of(ctx.files.converter_files, "converter_args.yaml", "converter_files", ctx.label))
+        args.add("--converter-dir", _dir_of(ctx.files.converter_files, "converter_args.yaml", "converter_files", display_label(ctx.label)))
     args.add("--model-dir", ctx.attr.model_dir)
     args.add("--model-repo", ctx.attr.model_repo)
     args.add("--model-revision", ctx.attr.model_revision)

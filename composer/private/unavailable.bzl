@@ -1,13 +1,15 @@
 """A target that analyses but fails when built, saying what is missing and why."""
 
+load("//bazel/private:labels.bzl", "display_label")
+
 def _impl(ctx):
     out = ctx.actions.declare_file(ctx.label.name + ".unavailable")
     ctx.actions.run_shell(
         outputs = [out],
         command = "echo \"$1\" >&2; exit 1",
-        arguments = ["%s: %s" % (ctx.label, ctx.attr.message)],
+        arguments = ["%s: %s" % (display_label(ctx.label), ctx.attr.message)],
         mnemonic = "Unavailable",
-        progress_message = "%s is not available" % ctx.label,
+        progress_message = "%s is not available" % display_label(ctx.label),
     )
     return [DefaultInfo(files = depset([out]))]
 

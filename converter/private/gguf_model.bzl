@@ -5,6 +5,7 @@ convert_hf_to_gguf.py: the slow step, torch and transformers); each `gguf_model`
 precision is one run of llama.cpp's C quantizer on that file (F16, BF16 and Q8_0 too).
 """
 
+load("//bazel/private:labels.bzl", "display_label")
 load(":precisions.bzl", "PRECISIONS", "PRECISION_NAMES", "precision_error")
 
 GgufInfo = provider(
@@ -30,15 +31,15 @@ def _model_dir(ctx):
     if len(files) == 1 and files[0].is_directory:
         return files[0].path, files
     if not files:
-        fail("%s: `model` %s provides no files; give a model folder target (e.g. //models/tiny_gpt2)" % (ctx.label, ctx.attr.model.label))
+        fail("%s: `model` %s provides no files; give a model folder target (e.g. //models/tiny_gpt2)" % (display_label(ctx.label), ctx.attr.model.label))
     configs = [f for f in files if f.basename == "config.json"]
     if len(configs) != 1 or any([f.is_directory for f in files]):
         fail(("%s: `model` %s must be one model folder: a tree artifact, or the files of one folder with one " +
-              "config.json at its top (like @<hf_model>//:model); got %d config.json files.") % (ctx.label, ctx.attr.model.label, len(configs)))
+              "config.json at its top (like @<hf_model>//:model); got %d config.json files.") % (display_label(ctx.label), ctx.attr.model.label, len(configs)))
     root = configs[0].dirname
     outside = [f.path for f in files if not f.path.startswith(root + "/")]
     if outside:
-        fail("%s: `model` files must all be below %s (the folder of config.json); not: %s" % (ctx.label, root, outside[:3]))
+        fail("%s: `model` files must all be below %s (the folder of config.json); not: %s" % (display_label(ctx.label), root, outside[:3]))
     return root, files
 
 def _base_impl(ctx):
@@ -60,7 +61,7 @@ def _base_impl(ctx):
         inputs = model_files + [llama_cpp],
         outputs = [out],
         mnemonic = "GgufConvert",
-        progress_message = "Converting %s to GGUF F32" % ctx.attr.model.label,
+        progress_message = "Converting %s to GGUF F32" % display_label(ctx.attr.model.label),
         env = _ENV,
     )
     return [DefaultInfo(files = depset([out]))]
@@ -90,7 +91,7 @@ Same inputs, same bytes. Use the `gguf_model` macro, which makes `base`."""
 
 def _impl(ctx):
     # `values` on the attribute already rejects unknown names; this guards the table.
-    err = precision_error(ctx.attr.precision, "%s: attribute `precision`" % ctx.label)
+    err = precision_error(ctx.attr.precision, "%s: attribute `precision`" % display_label(ctx.label))
     if err:
         fail(err)
     out = ctx.actions.declare_file(ctx.label.name + ".gguf")

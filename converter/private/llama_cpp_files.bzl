@@ -1,5 +1,7 @@
 """`llama_cpp_files`: a few paths of the vendored llama.cpp, extracted once."""
 
+load("//bazel/private:labels.bzl", "display_label")
+
 _DOC = """Extracts `members` (paths relative to `vendor/llama.cpp/` in the llama-cpp-python
 sdist: files or whole folders) into a tree artifact named after the target, keeping
 their relative paths. `__pycache__` is skipped.
@@ -10,7 +12,7 @@ it every time nor rerun when an unrelated file of the sdist changes.
 
 def _impl(ctx):
     if not ctx.attr.members:
-        fail("%s: `members` is empty; list paths under vendor/llama.cpp, e.g. [\"convert_hf_to_gguf.py\"]" % ctx.label)
+        fail("%s: `members` is empty; list paths under vendor/llama.cpp, e.g. [\"convert_hf_to_gguf.py\"]" % display_label(ctx.label))
     out = ctx.actions.declare_directory(ctx.label.name)
     args = ctx.actions.args()
     args.add("--sdist", ctx.file.sdist)

@@ -118,7 +118,8 @@ def format_pin(name: str, repo_id: str, revision: str, commit: str, files: list[
     lines = [
         f"# {repo_id}: {revision!r} is commit {commit}; {len(files)} files "
         f"({sum(f.lfs for f in files)} LFS sha256 from the hub, the others hashed here).",
-        '# In WORKSPACE, after load("//models:defs.bzl", "hf_model"):',
+        '# In WORKSPACE, after load("//models:defs.bzl", "hf_model"); in MODULE.bazel, after',
+        '# hf_model = use_repo_rule("@cecaiserve//models:defs.bzl", "hf_model_repository"):',
         "hf_model(",
         f'    name = "{name}",',
         f'    repo_id = "{repo_id}",',

@@ -1,5 +1,7 @@
 """`generated_model`: a Hugging Face model folder written by a generator tool."""
 
+load("//bazel/private:labels.bzl", "display_label")
+
 _DOC = """Runs `generator` once to write a Hugging Face model folder (config.json,
 model.safetensors, tokenizer files, ...) as a tree artifact named after the target.
 
@@ -21,7 +23,7 @@ def _impl(ctx):
         inputs = ctx.files.data,
         outputs = [out],
         mnemonic = "GenerateModel",
-        progress_message = "Generating model folder %s" % ctx.label,
+        progress_message = "Generating model folder %s" % display_label(ctx.label),
         # Threads and hub access pinned: the bytes must not depend on the machine.
         env = {
             "HF_HUB_DISABLE_PROGRESS_BARS": "1",

@@ -1,5 +1,6 @@
 """debian_deb (repository rule) and deb_file (rule)."""
 
+load("//bazel/private:repo_names.bzl", "apparent_repo_name")
 load(":apt_sources.bzl", "deb822_mirrors", "sources_list_mirrors")
 
 _DEB_DOC = """Downloads one .deb from the Debian mirror this machine's apt uses, checked
@@ -67,10 +68,10 @@ def download_deb(rctx, urls, output, sha256, what, lock_hint):
 
 def _debian_deb_impl(rctx):
     what = rctx.attr.description or rctx.attr.filename
-    urls = mirror_urls(rctx, rctx.attr.filename, "debian_deb " + rctx.name)
+    urls = mirror_urls(rctx, rctx.attr.filename, "debian_deb " + apparent_repo_name(rctx))
     download_deb(rctx, urls, "file/" + rctx.attr.filename.split("/")[-1], rctx.attr.sha256, what, rctx.attr.lock_hint)
     rctx.file("file/BUILD.bazel", 'filegroup(name = "file", srcs = ["%s"], visibility = ["//visibility:public"])\n' % rctx.attr.filename.split("/")[-1])
-    rctx.file("WORKSPACE", 'workspace(name = "%s")\n' % rctx.name)
+    rctx.file("WORKSPACE", 'workspace(name = "%s")\n' % apparent_repo_name(rctx))
 
 debian_deb = repository_rule(
     implementation = _debian_deb_impl,

@@ -1,5 +1,6 @@
 """debian_rootfs: one deterministic layer from .deb files, without dpkg."""
 
+load("//bazel/private:labels.bzl", "display_label")
 load(":checks.bzl", "check_compression_level", "is_octal_mode")
 load(":providers.bzl", "OciLayerInfo")
 
@@ -34,7 +35,7 @@ def _parse_users(ctx):
     for u in ctx.attr.users:
         parts = u.split(":")
         if len(parts) != 4 or not parts[1].isdigit() or not parts[2].isdigit():
-            fail("debian_rootfs %s: users: %r is not NAME:UID:GID:HOME" % (ctx.label, u))
+            fail("debian_rootfs %s: users: %r is not NAME:UID:GID:HOME" % (display_label(ctx.label), u))
         users.append({
             "name": parts[0],
             "uid": int(parts[1]),
@@ -46,21 +47,21 @@ def _parse_users(ctx):
     for g in ctx.attr.groups:
         parts = g.split(":")
         if len(parts) != 2 or not parts[1].isdigit():
-            fail("debian_rootfs %s: groups: %r is not NAME:GID" % (ctx.label, g))
+            fail("debian_rootfs %s: groups: %r is not NAME:GID" % (display_label(ctx.label), g))
         groups.append({"name": parts[0], "gid": int(parts[1])})
     return users, groups
 
 def _debian_rootfs_impl(ctx):
     if not ctx.attr.architecture:
-        fail("debian_rootfs %s: architecture is empty: set architecture = \"amd64\" or \"arm64\" (the macro in //oci:debian.bzl sets it from the target platform, and gives \"\" for one that is neither x86_64 nor arm64)" % ctx.label)
+        fail("debian_rootfs %s: architecture is empty: set architecture = \"amd64\" or \"arm64\" (the macro in //oci:debian.bzl sets it from the target platform, and gives \"\" for one that is neither x86_64 nor arm64)" % display_label(ctx.label))
     check_compression_level(ctx)
     debs = ctx.files.debs
     if not debs:
-        fail("debian_rootfs %s: debs is empty" % ctx.label)
+        fail("debian_rootfs %s: debs is empty" % display_label(ctx.label))
     users, groups = _parse_users(ctx)
     for path, mode in ctx.attr.dirs.items():
         if not is_octal_mode(mode):
-            fail("debian_rootfs %s: dirs[%r] = %r: give a 4-digit octal mode such as \"1777\"" % (ctx.label, path, mode))
+            fail("debian_rootfs %s: dirs[%r] = %r: give a 4-digit octal mode such as \"1777\"" % (display_label(ctx.label), path, mode))
     spec = ctx.actions.declare_file(ctx.label.name + ".rootfs_spec.json")
     ctx.actions.write(spec, json.encode({
         "architecture": ctx.attr.architecture,
@@ -80,14 +81,14 @@ def _debian_rootfs_impl(ctx):
     args.add_all(debs, before_each = "--deb")
     args.add("--out", blob)
     args.add("--descriptor", descriptor)
-    args.add("--label", "debian_rootfs " + str(ctx.label))
+    args.add("--label", "debian_rootfs " + display_label(ctx.label))
     ctx.actions.run(
         executable = ctx.executable._tool,
         arguments = [args],
         inputs = debs + [spec],
         outputs = [blob, descriptor],
         mnemonic = "DebianRootfs",
-        progress_message = "Writing root filesystem %s (%d packages, %s)" % (ctx.label, len(debs), ctx.attr.architecture),
+        progress_message = "Writing root filesystem %s (%d packages, %s)" % (display_label(ctx.label), len(debs), ctx.attr.architecture),
     )
     return [
         DefaultInfo(files = depset([blob, descriptor]), runfiles = ctx.runfiles(files = [blob, descriptor])),

@@ -1,5 +1,6 @@
 """oci_image: an OCI image layout from a base image and layers, without Docker."""
 
+load("//bazel/private:labels.bzl", "display_label")
 load(":providers.bzl", "OciImageInfo", "OciLayerInfo")
 
 _DOC = """An OCI image: a layout directory `<name>` (oci-layout, index.json, blobs/sha256/)
@@ -28,7 +29,7 @@ def _layout_dir(target, attr_name, label):
     dirs = [f for f in files if f.is_directory]
     others = [f for f in files if not f.is_directory and not f.basename.endswith(".digest")]
     if len(dirs) != 1 or others:
-        fail("%s: %s: %s is neither an oci_image nor a single OCI layout directory (it gives %d files); use an oci_image, an oci_pull, or a filegroup of one layout directory" % (label, attr_name, target.label, len(files)))
+        fail("%s: %s: %s is neither an oci_image nor a single OCI layout directory (it gives %d files); use an oci_image, an oci_pull, or a filegroup of one layout directory" % (label, attr_name, display_label(target.label), len(files)))
     return dirs[0]
 
 def _describe_tar(ctx, index, f, tool):
@@ -40,22 +41,22 @@ def _describe_tar(ctx, index, f, tool):
         inputs = [f],
         outputs = [desc],
         mnemonic = "OciDescribeLayer",
-        progress_message = "Hashing layer %s for %s" % (f.short_path, ctx.label),
+        progress_message = "Hashing layer %s for %s" % (f.short_path, display_label(ctx.label)),
     )
     return desc
 
 def _oci_image_impl(ctx):
     if not ctx.attr.architecture:
-        fail("oci_image %s: architecture: the target platform's CPU is none this rule maps (x86_64 -> amd64, arm64 -> arm64/v8); build for //platforms:linux_x86_64 or //platforms:linux_arm64, or set architecture = \"...\" explicitly" % ctx.label)
+        fail("oci_image %s: architecture: the target platform's CPU is none this rule maps (x86_64 -> amd64, arm64 -> arm64/v8); build for //platforms:linux_x86_64 or //platforms:linux_arm64, or set architecture = \"...\" explicitly" % display_label(ctx.label))
     if ctx.attr.os != "linux":
-        fail("oci_image %s: os = %r; only \"linux\" images are supported" % (ctx.label, ctx.attr.os))
+        fail("oci_image %s: os = %r; only \"linux\" images are supported" % (display_label(ctx.label), ctx.attr.os))
 
     layers = []
     inputs = []
     for target in ctx.attr.tars:
         if OciLayerInfo in target:
             info = target[OciLayerInfo]
-            layers.append({"blob": info.blob.path, "descriptor": info.descriptor.path, "created_by": "bazel oci_layer %s" % target.label})
+            layers.append({"blob": info.blob.path, "descriptor": info.descriptor.path, "created_by": "bazel oci_layer %s" % display_label(target.label)})
             inputs.extend([info.blob, info.descriptor])
             continue
         # Layers seen through a platform_transition_filegroup lose OciLayerInfo but keep
@@ -67,24 +68,24 @@ def _oci_image_impl(ctx):
                 continue
             stem = f.dirname + "/" + f.basename.rsplit(".tar", 1)[0]
             if stem in descriptors:
-                layers.append({"blob": f.path, "descriptor": descriptors[stem].path, "created_by": "bazel oci_layer %s" % target.label})
+                layers.append({"blob": f.path, "descriptor": descriptors[stem].path, "created_by": "bazel oci_layer %s" % display_label(target.label)})
                 inputs.extend([f, descriptors[stem]])
                 continue
             if not (f.basename.endswith(".tar") or f.basename.endswith(".tar.gz") or f.basename.endswith(".tgz")):
-                fail("oci_image %s: tars: %s gives %s, which is not a .tar or .tar.gz; wrap files in an oci_layer first" % (ctx.label, target.label, f.short_path))
+                fail("oci_image %s: tars: %s gives %s, which is not a .tar or .tar.gz; wrap files in an oci_layer first" % (display_label(ctx.label), display_label(target.label), f.short_path))
             desc = _describe_tar(ctx, len(layers), f, ctx.executable._layer_tool)
             layers.append({"blob": f.path, "descriptor": desc.path, "created_by": "bazel tar %s" % f.short_path})
             inputs.extend([f, desc])
 
     base = None
     if ctx.attr.base:
-        base = _layout_dir(ctx.attr.base, "base", "oci_image %s" % ctx.label)
+        base = _layout_dir(ctx.attr.base, "base", "oci_image %s" % display_label(ctx.label))
         inputs.append(base)
 
     for port in ctx.attr.exposed_ports:
         number, _, proto = port.partition("/")
         if not number.isdigit() or proto not in ("", "tcp", "udp", "sctp"):
-            fail("oci_image %s: exposed_ports: %r is not PORT or PORT/tcp|udp|sctp" % (ctx.label, port))
+            fail("oci_image %s: exposed_ports: %r is not PORT or PORT/tcp|udp|sctp" % (display_label(ctx.label), port))
 
     for f in (ctx.file.env_file, ctx.file.labels_file, ctx.file.exposed_ports_file):
         if f:
@@ -92,7 +93,7 @@ def _oci_image_impl(ctx):
 
     spec = ctx.actions.declare_file(ctx.label.name + ".image_spec.json")
     ctx.actions.write(spec, json.encode({
-        "label": str(ctx.label),
+        "label": display_label(ctx.label),
         "base": base.path if base else None,
         "layers": layers,
         "architecture": ctx.attr.architecture,
@@ -120,7 +121,7 @@ def _oci_image_impl(ctx):
         inputs = inputs + [spec],
         outputs = [layout, digest],
         mnemonic = "OciImage",
-        progress_message = "Assembling OCI image %s (%s)" % (ctx.label, ctx.attr.architecture),
+        progress_message = "Assembling OCI image %s (%s)" % (display_label(ctx.label), ctx.attr.architecture),
     )
     return [
         DefaultInfo(files = depset([layout, digest]), runfiles = ctx.runfiles(files = [layout, digest])),

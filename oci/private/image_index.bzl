@@ -1,5 +1,6 @@
 """oci_image_index: several single-platform images as one multi-platform index."""
 
+load("//bazel/private:labels.bzl", "display_label")
 load(":providers.bzl", "OciImageInfo")
 
 _DOC = """A multi-platform OCI image index layout `<name>` and `<name>.digest`.
@@ -8,7 +9,8 @@ Each image's manifest keeps its digest; its descriptor in the index gets `platfo
 (os, architecture, variant) from the image's own config.
 
 With `platforms`, every image in `images` is built once per platform (a split
-transition), which is how one oci_image becomes an amd64 + arm64 index:
+transition), which is how one oci_image becomes an amd64 + arm64 index; the index lists
+them in the order of `platforms`:
 
     oci_image_index(
         name = "multiarch",
@@ -39,13 +41,26 @@ def _layout(target, label):
         return target[OciImageInfo].layout
     dirs = [f for f in target[DefaultInfo].files.to_list() if f.is_directory]
     if len(dirs) != 1:
-        fail("oci_image_index %s: images: %s gives %d layout directories; give oci_image targets or one layout directory each" % (label, target.label, len(dirs)))
+        fail("oci_image_index %s: images: %s gives %d layout directories; give oci_image targets or one layout directory each" % (label, display_label(target.label), len(dirs)))
     return dirs[0]
+
+def _images_in_order(ctx):
+    """`images`, built for each of `platforms` in the order `platforms` lists them.
+
+    Not ctx.attr.images: with a split transition its order is Bazel's (sorted split keys
+    in 4.2.3, insertion order in 7), so the index digest would depend on the Bazel version.
+    """
+    if not ctx.attr.platforms:
+        return ctx.attr.images
+    out = []
+    for platform in ctx.attr.platforms:
+        out.extend(ctx.split_attr.images[str(platform.label)])
+    return out
 
 def _oci_image_index_impl(ctx):
     if not ctx.attr.images:
-        fail("oci_image_index %s: images is empty; list the oci_image targets to combine" % ctx.label)
-    layouts = [_layout(t, ctx.label) for t in ctx.attr.images]
+        fail("oci_image_index %s: images is empty; list the oci_image targets to combine" % display_label(ctx.label))
+    layouts = [_layout(t, display_label(ctx.label)) for t in _images_in_order(ctx)]
     layout = ctx.actions.declare_directory(ctx.label.name)
     digest = ctx.actions.declare_file(ctx.label.name + ".digest")
     args = ctx.actions.args()
@@ -60,7 +75,7 @@ def _oci_image_index_impl(ctx):
         inputs = layouts,
         outputs = [layout, digest],
         mnemonic = "OciImageIndex",
-        progress_message = "Assembling OCI image index %s (%d images)" % (ctx.label, len(layouts)),
+        progress_message = "Assembling OCI image index %s (%d images)" % (display_label(ctx.label), len(layouts)),
     )
     return [
         DefaultInfo(files = depset([layout, digest]), runfiles = ctx.runfiles(files = [layout, digest])),

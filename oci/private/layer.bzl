@@ -1,5 +1,6 @@
 """oci_layer: files, directories (tree artifacts) and symlinks as one deterministic layer."""
 
+load("//bazel/private:labels.bzl", "display_label")
 load(":checks.bzl", "check_compression_level")
 load(":providers.bzl", "OciLayerInfo")
 
@@ -48,7 +49,7 @@ def _dest(ctx, f):
     if strip == "":
         return path
     if not path.startswith(strip + "/"):
-        fail("oci_layer %s: strip_prefix: %s is not under %r; use a prefix that every file in srcs shares, or files = {...}" % (ctx.label, f.short_path, strip))
+        fail("oci_layer %s: strip_prefix: %s is not under %r; use a prefix that every file in srcs shares, or files = {...}" % (display_label(ctx.label), f.short_path, strip))
     return path[len(strip) + 1:]
 
 def _join(*parts):
@@ -58,7 +59,7 @@ def _join(*parts):
 def _add(ctx, entries, origins, dest, f, origin):
     if dest in origins:
         fail("oci_layer %s: two entries for /%s: %s (%s) and %s (%s); give one of them another destination" % (
-            ctx.label,
+            display_label(ctx.label),
             dest,
             origins[dest][0],
             origins[dest][1],
@@ -70,24 +71,24 @@ def _add(ctx, entries, origins, dest, f, origin):
 
 def _oci_layer_impl(ctx):
     if ctx.attr.compress not in ("gzip", "none"):
-        fail("oci_layer %s: compress = %r; use \"gzip\" or \"none\"" % (ctx.label, ctx.attr.compress))
+        fail("oci_layer %s: compress = %r; use \"gzip\" or \"none\"" % (display_label(ctx.label), ctx.attr.compress))
     check_compression_level(ctx)
     entries = []
     origins = {}
 
     for target in ctx.attr.srcs:
         for f in target[DefaultInfo].files.to_list():
-            _add(ctx, entries, origins, _join(ctx.attr.package_dir, _dest(ctx, f)), f, str(target.label))
+            _add(ctx, entries, origins, _join(ctx.attr.package_dir, _dest(ctx, f)), f, display_label(target.label))
     for target, dest in ctx.attr.files.items():
         files = target[DefaultInfo].files.to_list()
         if len(files) != 1:
-            fail("oci_layer %s: files: %s gives %d files; a `files` key must give exactly one file or directory (put several in srcs with package_dir)" % (ctx.label, target.label, len(files)))
+            fail("oci_layer %s: files: %s gives %d files; a `files` key must give exactly one file or directory (put several in srcs with package_dir)" % (display_label(ctx.label), display_label(target.label), len(files)))
         if not dest.strip("/"):
-            fail("oci_layer %s: files: %s has an empty destination" % (ctx.label, target.label))
-        _add(ctx, entries, origins, _join(dest), files[0], str(target.label))
+            fail("oci_layer %s: files: %s has an empty destination" % (display_label(ctx.label), display_label(target.label)))
+        _add(ctx, entries, origins, _join(dest), files[0], display_label(target.label))
     for dest in ctx.attr.symlinks:
         if _join(dest) in origins:
-            fail("oci_layer %s: two entries for /%s: %s and symlinks[%r]" % (ctx.label, _join(dest), origins[_join(dest)][0], dest))
+            fail("oci_layer %s: two entries for /%s: %s and symlinks[%r]" % (display_label(ctx.label), _join(dest), origins[_join(dest)][0], dest))
 
     ext = ".tar.gz" if ctx.attr.compress == "gzip" else ".tar"
     blob = ctx.actions.declare_file(ctx.label.name + ext)
@@ -116,7 +117,7 @@ def _oci_layer_impl(ctx):
         # artifact, as an absolute symlink, which would hide the tree's own relative
         # symlinks (lib.so -> lib.so.1). The tool reads only the paths in its spec.
         execution_requirements = {"no-sandbox": "1"},
-        progress_message = "Writing OCI layer %s (%s)" % (ctx.label, ctx.attr.compress),
+        progress_message = "Writing OCI layer %s (%s)" % (display_label(ctx.label), ctx.attr.compress),
     )
     return [
         DefaultInfo(files = depset([blob, descriptor]), runfiles = ctx.runfiles(files = [blob, descriptor])),

@@ -1,5 +1,6 @@
 """oci_load: a docker-archive tarball of an image, and `bazel run` to load it."""
 
+load("//bazel/private:labels.bzl", "display_label")
 load(":providers.bzl", "OciImageInfo")
 
 _DOC = """`<name>.tar`, a docker-archive tarball (manifest.json with Config, RepoTags,
@@ -36,16 +37,16 @@ exec "$cli" load "$@" -i "$tarball"
 
 def _oci_load_impl(ctx):
     if not ctx.attr.repo_tags and not ctx.file.repo_tags_file:
-        fail("oci_load %s: repo_tags is empty; give at least one, e.g. repo_tags = [\"cecaiserve/gpt2:latest\"]" % ctx.label)
+        fail("oci_load %s: repo_tags is empty; give at least one, e.g. repo_tags = [\"cecaiserve/gpt2:latest\"]" % display_label(ctx.label))
     for tag in ctx.attr.repo_tags:
         if ":" not in tag.rsplit("/", 1)[-1]:
-            fail("oci_load %s: repo_tags: %r has no tag; write it as NAME:TAG, e.g. %s:latest" % (ctx.label, tag, tag))
+            fail("oci_load %s: repo_tags: %r has no tag; write it as NAME:TAG, e.g. %s:latest" % (display_label(ctx.label), tag, tag))
     image = ctx.attr.image
     layout = image[OciImageInfo].layout if OciImageInfo in image else None
     if layout == None:
         dirs = [f for f in image[DefaultInfo].files.to_list() if f.is_directory]
         if len(dirs) != 1:
-            fail("oci_load %s: image: %s is not an oci_image (nor one OCI layout directory)" % (ctx.label, image.label))
+            fail("oci_load %s: image: %s is not an oci_image (nor one OCI layout directory)" % (display_label(ctx.label), image.label))
         layout = dirs[0]
     tarball = ctx.actions.declare_file(ctx.label.name + ".tar")
     args = ctx.actions.args()

@@ -1,5 +1,7 @@
 """oci_pull (repository rule): a base image from a registry, by digest."""
 
+load("//bazel/private:labels.bzl", "display_label")
+load("//bazel/private:repo_names.bzl", "apparent_repo_name")
 load(":providers.bzl", "OciImageInfo")
 
 _DOC = """Pulls an image (or some platforms of an index) from a registry **by digest**,
@@ -62,12 +64,12 @@ alias(
 def _split(rctx):
     image = rctx.attr.image
     if "://" in image:
-        fail("oci_pull %s: image = %r: give HOST[:PORT]/REPOSITORY without a scheme (use insecure = True for http)" % (rctx.name, image))
+        fail("oci_pull %s: image = %r: give HOST[:PORT]/REPOSITORY without a scheme (use insecure = True for http)" % (apparent_repo_name(rctx), image))
     if "@" in image or (":" in image.split("/")[-1]):
-        fail("oci_pull %s: image = %r: put the digest in `digest` and a tag in `tag`, not in `image`" % (rctx.name, image))
+        fail("oci_pull %s: image = %r: put the digest in `digest` and a tag in `tag`, not in `image`" % (apparent_repo_name(rctx), image))
     host, _, repository = image.partition("/")
     if not repository or not ("." in host or ":" in host or host == "localhost"):
-        fail("oci_pull %s: image = %r must start with a registry host, e.g. docker.io/library/debian or 127.0.0.1:5000/x" % (rctx.name, image))
+        fail("oci_pull %s: image = %r must start with a registry host, e.g. docker.io/library/debian or 127.0.0.1:5000/x" % (apparent_repo_name(rctx), image))
     if host in ("docker.io", "index.docker.io") and "/" not in repository:
         repository = "library/" + repository
     return host, repository
@@ -144,7 +146,7 @@ def _oci_pull_impl(rctx):
     if rctx.attr.insecure:
         hostname = host.rsplit(":", 1)[0] if not host.startswith("[") else host.split("]")[0] + "]"
         if hostname not in _LOCAL:
-            fail("oci_pull %s: insecure = True (plain http) is allowed only for %s, not %s" % (rctx.name, ", ".join(_LOCAL), host))
+            fail("oci_pull %s: insecure = True (plain http) is allowed only for %s, not %s" % (apparent_repo_name(rctx), ", ".join(_LOCAL), host))
         scheme = "http"
     where = "%s/%s" % (host, repository)
     digest = rctx.attr.digest
@@ -153,23 +155,23 @@ def _oci_pull_impl(rctx):
         resolved = _helper(rctx, ["resolve", "--scheme", scheme, "--host", host, "--repository", repository, "--reference", tag])
         if resolved.return_code == 0:
             now = resolved.stdout.strip()
-            pin = ("Pin it: add\n    digest = \"%s\",\nto oci_pull(name = \"%s\") in WORKSPACE (%s:%s points at it now)." % (now, rctx.name, where, tag))
+            pin = ("Pin it: add\n    digest = \"%s\",\nto oci_pull(name = \"%s\") in WORKSPACE (%s:%s points at it now)." % (now, apparent_repo_name(rctx), where, tag))
         else:
             pin = ("Look up its digest (e.g. `skopeo inspect --format '{{.Digest}}' docker://%s:%s`) and add digest = \"sha256:...\" " +
-                   "to oci_pull(name = \"%s\"). (Resolving it here failed: %s)") % (where, tag, rctx.name, resolved.stderr.strip())
-        fail("oci_pull %s: %s:%s is a tag, and a tag can move: oci_pull pulls by digest only.\n%s" % (rctx.name, where, tag, pin))
+                   "to oci_pull(name = \"%s\"). (Resolving it here failed: %s)") % (where, tag, apparent_repo_name(rctx), resolved.stderr.strip())
+        fail("oci_pull %s: %s:%s is a tag, and a tag can move: oci_pull pulls by digest only.\n%s" % (apparent_repo_name(rctx), where, tag, pin))
     if not _valid_digest(digest):
-        fail("oci_pull %s: digest = %r is not sha256:<64 lowercase hex digits>" % (rctx.name, digest))
+        fail("oci_pull %s: digest = %r is not sha256:<64 lowercase hex digits>" % (apparent_repo_name(rctx), digest))
 
     rctx.report_progress("Authorizing at %s" % host)
     result = _helper(rctx, ["auth", "--scheme", scheme, "--host", host, "--repository", repository, "--reference", digest])
     if result.return_code != 0:
-        fail("oci_pull %s: %s" % (rctx.name, result.stderr.strip()))
+        fail("oci_pull %s: %s" % (apparent_repo_name(rctx), result.stderr.strip()))
     auth_json = result.stdout.strip()
     auth = json.decode(auth_json)
 
     pull = struct(
-        name = rctx.name,
+        name = apparent_repo_name(rctx),
         scheme = scheme,
         api = "registry-1.docker.io" if host in ("docker.io", "index.docker.io") else host,
         repository = repository,
@@ -193,7 +195,7 @@ def _oci_pull_impl(rctx):
             for w in wanted:
                 parts = w.split("/")
                 if len(parts) < 2 or len(parts) > 3:
-                    fail("oci_pull %s: platforms: %r is not OS/ARCH[/VARIANT]" % (rctx.name, w))
+                    fail("oci_pull %s: platforms: %r is not OS/ARCH[/VARIANT]" % (apparent_repo_name(rctx), w))
                 if parts[0] == p.get("os") and parts[1] == p.get("architecture") and (len(parts) == 2 or parts[2] == p.get("variant", "")):
                     manifests.append(child)
                     matched[w] = True
@@ -202,7 +204,7 @@ def _oci_pull_impl(rctx):
             # Pulling the others only would leave an image for the missing platform to
             # fail later, far from here.
             fail("oci_pull %s: %s@%s has no manifest for %s; it has %s" % (
-                rctx.name,
+                apparent_repo_name(rctx),
                 where,
                 digest,
                 ", ".join(unmatched),
@@ -210,7 +212,7 @@ def _oci_pull_impl(rctx):
             ))
         if not wanted or len(manifests) == 0:
             fail("oci_pull %s: %s@%s is an index of %s; set platforms = [...] to the ones to pull (matched: none of %s)" % (
-                rctx.name,
+                apparent_repo_name(rctx),
                 where,
                 digest,
                 ", ".join(sorted(available)),
@@ -225,7 +227,7 @@ def _oci_pull_impl(rctx):
     for desc in manifests:
         manifest = json.decode(rctx.read("blobs/sha256/" + desc["digest"][7:]))
         if "config" not in manifest:
-            fail("oci_pull %s: %s is not an image manifest (mediaType %s)" % (rctx.name, desc["digest"], manifest.get("mediaType")))
+            fail("oci_pull %s: %s is not an image manifest (mediaType %s)" % (apparent_repo_name(rctx), desc["digest"], manifest.get("mediaType")))
         config_path = _get(rctx, pull, "blobs", manifest["config"]["digest"], "config")
         config = json.decode(rctx.read(config_path))
         for layer in manifest.get("layers", []):
@@ -240,8 +242,8 @@ def _oci_pull_impl(rctx):
             "platform": platform,
         })
     rctx.file("index.json", json.encode({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json", "manifests": descriptors}))
-    rctx.file("WORKSPACE", "workspace(name = \"%s\")\n" % rctx.name)
-    rctx.file("BUILD.bazel", _BUILD.format(name = rctx.name, image = where, digest = digest, rules = "cecaiserve"))
+    rctx.file("WORKSPACE", "workspace(name = \"%s\")\n" % apparent_repo_name(rctx))
+    rctx.file("BUILD.bazel", _BUILD.format(name = apparent_repo_name(rctx), image = where, digest = digest, rules = "cecaiserve"))
 
 oci_pull = repository_rule(
     implementation = _oci_pull_impl,
@@ -279,7 +281,7 @@ done
         inputs = ctx.files.blobs + [ctx.file.index],
         outputs = [out],
         mnemonic = "OciPulledLayout",
-        progress_message = "Assembling pulled image %s" % ctx.label,
+        progress_message = "Assembling pulled image %s" % display_label(ctx.label),
     )
     return [
         DefaultInfo(files = depset([out, digest]), runfiles = ctx.runfiles(files = [out, digest])),

@@ -1,5 +1,6 @@
 """oci_push: `bazel run` pushes an image or index to a registry over the OCI distribution API."""
 
+load("//bazel/private:labels.bzl", "display_label")
 load(":providers.bzl", "OciImageInfo")
 
 _DOC = """`bazel run //x:push -- [--repository HOST/REPO] [--tag T ...] [--insecure]`
@@ -43,10 +44,10 @@ def _oci_push_impl(ctx):
     else:
         dirs = [f for f in image[DefaultInfo].files.to_list() if f.is_directory]
         if len(dirs) != 1:
-            fail("oci_push %s: image: %s is not an oci_image or oci_image_index" % (ctx.label, image.label))
+            fail("oci_push %s: image: %s is not an oci_image or oci_image_index" % (display_label(ctx.label), image.label))
         layout = dirs[0]
     if ctx.attr.repository and "/" not in ctx.attr.repository:
-        fail("oci_push %s: repository = %r needs a registry host, e.g. \"127.0.0.1:5000/%s\"" % (ctx.label, ctx.attr.repository, ctx.attr.repository))
+        fail("oci_push %s: repository = %r needs a registry host, e.g. \"127.0.0.1:5000/%s\"" % (display_label(ctx.label), ctx.attr.repository, ctx.attr.repository))
     defaults = []
     if ctx.attr.repository:
         defaults.append("--default-repository " + _shell_quote(ctx.attr.repository))

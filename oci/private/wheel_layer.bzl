@@ -1,6 +1,7 @@
 """py_wheel_layer (rule) and py_wheel_layers (macro): Python wheels of the image's
 platform, installed into layers without running any of their code."""
 
+load("//bazel/private:labels.bzl", "display_label")
 load("//python/private:names.bzl", "normalize_name")
 load(":checks.bzl", "check_compression_level")
 load(":providers.bzl", "OciLayerInfo")
@@ -29,7 +30,7 @@ def _py_wheel_layer_impl(ctx):
         seen[f.path] = True
         wheels.append(f)
     if not wheels:
-        fail("py_wheel_layer %s: no wheels left (every wheel is in `exclude`, i.e. in an earlier layer); drop this layer or its group" % ctx.label)
+        fail("py_wheel_layer %s: no wheels left (every wheel is in `exclude`, i.e. in an earlier layer); drop this layer or its group" % display_label(ctx.label))
     ext = ".tar.gz" if ctx.attr.compress == "gzip" else ".tar"
     blob = ctx.actions.declare_file(ctx.label.name + ext)
     descriptor = ctx.actions.declare_file(ctx.label.name + ".layer.json")
@@ -45,14 +46,14 @@ def _py_wheel_layer_impl(ctx):
     args.add("--level", str(ctx.attr.compression_level))
     args.add("--out", blob)
     args.add("--descriptor", descriptor)
-    args.add("--label", "py_wheel_layer " + str(ctx.label))
+    args.add("--label", "py_wheel_layer " + display_label(ctx.label))
     ctx.actions.run(
         executable = ctx.executable._tool,
         arguments = [args],
         inputs = wheels,
         outputs = [blob, descriptor],
         mnemonic = "PyWheelLayer",
-        progress_message = "Installing %d wheels into layer %s" % (len(wheels), ctx.label),
+        progress_message = "Installing %d wheels into layer %s" % (len(wheels), display_label(ctx.label)),
     )
     return [
         DefaultInfo(files = depset([blob, descriptor]), runfiles = ctx.runfiles(files = [blob, descriptor])),

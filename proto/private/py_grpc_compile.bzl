@@ -1,5 +1,7 @@
 """`py_grpc_compile`: Python message and gRPC stubs for .proto files, generated at build time."""
 
+load("//bazel/private:labels.bzl", "display_label")
+
 _DOC = """Runs protoc (from the locked grpcio-tools) on `srcs` and outputs, next to each
 `x.proto`, `x_pb2.py` and `x_pb2_grpc.py` (and `x_pb2.pyi` type stubs).
 
@@ -37,7 +39,7 @@ def _impl(ctx):
         outputs = outputs,
         mnemonic = "PyGrpcCompile",
         # A literal label: Bazel 4.2.3 does not expand %{label} placeholders.
-        progress_message = "Generating Python gRPC stubs for %s" % ctx.label,
+        progress_message = "Generating Python gRPC stubs for %s" % display_label(ctx.label),
     )
     return [DefaultInfo(files = depset(outputs)), ProtoSourcesInfo(transitive_srcs = transitive_srcs)]
 

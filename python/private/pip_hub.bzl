@@ -6,9 +6,11 @@ It holds one alias per locked distribution (to `@pypi__<name>//:pkg`) and a gene
 shape of rules_python's `pip_parse`): changing one pin refetches one package.
 """
 
+load("//bazel/private:repo_names.bzl", "apparent_repo_name")
 load(":lock.bzl", "closure", "distribution_kwargs", "parse_lock")
 load(":names.bzl", "spoke_name")
-load(":versions.bzl", "RULES_REPO")
+load(":pypi_distribution.bzl", "pypi_distribution")
+load(":versions.bzl", "RULES_REPO", "SYSTEM_PYTHON")
 
 _REQUIREMENTS_BZL = '''\
 """Generated from {lock} by pip_repository. Do not edit: run `bazel run //python/lock`."""
@@ -79,7 +81,7 @@ def _impl(rctx):
     lock = parse_lock(rctx.read(rctx.attr.lock), lock_hint)
     # Not rctx.attr.name: under bzlmod that is the canonical name (e.g. _main~pip~pypi),
     # while the spokes' labels need the name the hub was given.
-    hub = rctx.attr.hub_name or rctx.attr.name
+    hub = rctx.attr.hub_name or apparent_repo_name(rctx)
     kwargs = distribution_kwargs(lock, hub, rctx.attr.sdist_builds, rctx.attr.python, lock_hint, not rctx.attr.wheels_only)
     keys = sorted(lock["packages"].keys())
     rctx.file("requirements.bzl", _REQUIREMENTS_BZL.format(
@@ -120,3 +122,21 @@ pip_hub = repository_rule(
         "wheels_only": attr.bool(doc = "A lock for another platform: `@hub//<name>` is the wheel file, `@hub//<name>:closure` it and its dependencies' wheels; nothing is installed or importable."),
     },
 )
+
+def pip_hub_with_spokes(module_ctx, name, lock, sdist_builds = {}, python = SYSTEM_PYTHON, wheels_only = False):
+    """bzlmod: the hub `name` and one spoke per locked distribution, as WORKSPACE's install_deps() makes them.
+
+    Call from a module extension; `lock` is a Label.
+    """
+    hint = str(lock)
+    decoded = parse_lock(module_ctx.read(module_ctx.path(lock)), hint)
+    for kwargs in distribution_kwargs(decoded, name, sdist_builds, python, hint, not wheels_only):
+        pypi_distribution(**kwargs)
+    pip_hub(
+        name = name,
+        hub_name = name,
+        lock = lock,
+        sdist_builds = sdist_builds,
+        python = python,
+        wheels_only = wheels_only,
+    )

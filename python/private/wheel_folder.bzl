@@ -12,6 +12,8 @@ must be for that platform or pure Python; their sha256 are recorded in
 `wheels.sha256` and, if `<env>_SHA256` is set, the required wheel's must equal it.
 """
 
+load("//bazel/private:repo_names.bzl", "apparent_repo_name")
+
 # The --repo_env settings of every wheel_folder in this workspace (see `environ` below).
 WHEEL_FOLDER_ENVS = [
     "CECAISERVE_TORCH_CUDA_LINUX_X86_64",
@@ -54,7 +56,7 @@ def _impl(rctx):
         # Bazel refetches a repository when a variable of its rule's `environ` changes,
         # and that list is fixed when the rule is defined.
         fail("%s: env = %r is not one of WHEEL_FOLDER_ENVS (%s): add it there, or the folder would not be read again when the setting changes" % (
-            rctx.name,
+            apparent_repo_name(rctx),
             env,
             ", ".join(WHEEL_FOLDER_ENVS),
         ))
@@ -63,7 +65,7 @@ def _impl(rctx):
         message = ("%s: this target needs %s (for %s), which no registry this build can reach serves. " +
                    "Download it and its dependencies into a folder, e.g.: %s -- then build with " +
                    "--repo_env=%s=/absolute/path/to/that/folder (README: 'Inputs this machine cannot reach').") % (
-            rctx.name,
+            apparent_repo_name(rctx),
             rctx.attr.requires,
             rctx.attr.platform_tag,
             rctx.attr.how,
@@ -72,27 +74,27 @@ def _impl(rctx):
         rctx.file("MISSING.txt", "ERROR: " + message + "\n")
         rctx.file("BUILD.bazel", _MISSING.format(
             env = env,
-            name = rctx.name,
+            name = apparent_repo_name(rctx),
             short = "%s needs --repo_env=%s" % (rctx.attr.requires, env),
         ))
         return
 
     path = rctx.path(folder)
     if not folder.startswith("/") or not path.exists:
-        fail("%s: --repo_env=%s=%s: not an existing absolute folder" % (rctx.name, env, folder))
+        fail("%s: --repo_env=%s=%s: not an existing absolute folder" % (apparent_repo_name(rctx), env, folder))
     name, _, version = rctx.attr.requires.partition("==")
     prefix = "%s-%s-" % (name.replace("-", "_"), version) if version else name.replace("-", "_") + "-"
     by_name = {p.basename: p for p in path.readdir() if p.basename.endswith(".whl")}
     wheels = [by_name[n] for n in sorted(by_name.keys())]
     if not wheels:
-        fail("%s: %s holds no .whl files" % (rctx.name, folder))
+        fail("%s: %s holds no .whl files" % (apparent_repo_name(rctx), folder))
     # torch==2.13.0 matches torch-2.13.0-... and torch-2.13.0+cu130-... (a local version);
     # torch==2.13.0+cpu only itself.
     prefixes = [prefix] if "+" in version or not version else [prefix, prefix[:-1] + "+"]
     required = [p for p in wheels if [x for x in prefixes if p.basename.startswith(x)] and rctx.attr.platform_tag in p.basename]
     if len(required) != 1:
         fail("%s: %s must hold exactly one %s wheel for %s (%s*%s*.whl); it holds: %s" % (
-            rctx.name,
+            apparent_repo_name(rctx),
             folder,
             rctx.attr.requires,
             rctx.attr.platform_tag,
@@ -102,20 +104,20 @@ def _impl(rctx):
         ))
     foreign = [p.basename for p in wheels if not (p.basename.endswith("-none-any.whl") or rctx.attr.platform_tag in p.basename)]
     if foreign:
-        fail("%s: %s holds wheels for another platform than %s: %s" % (rctx.name, folder, rctx.attr.platform_tag, ", ".join(foreign)))
+        fail("%s: %s holds wheels for another platform than %s: %s" % (apparent_repo_name(rctx), folder, rctx.attr.platform_tag, ", ".join(foreign)))
 
     lines = []
     for p in wheels:
         rctx.symlink(p, p.basename)
         result = rctx.execute(["sha256sum", str(p)])
         if result.return_code != 0:
-            fail("%s: sha256sum %s: %s" % (rctx.name, p, result.stderr))
+            fail("%s: sha256sum %s: %s" % (apparent_repo_name(rctx), p, result.stderr))
         digest = result.stdout.split(" ")[0]
         lines.append("%s  %s" % (digest, p.basename))
         if p == required[0]:
             pinned = rctx.os.environ.get(env + "_SHA256", "")
             if pinned and pinned != digest:
-                fail("%s: %s has sha256 %s, but %s_SHA256 pins %s" % (rctx.name, p.basename, digest, env, pinned))
+                fail("%s: %s has sha256 %s, but %s_SHA256 pins %s" % (apparent_repo_name(rctx), p.basename, digest, env, pinned))
     rctx.file("wheels.sha256", "\n".join(lines) + "\n")
     rctx.file("BUILD.bazel", _GIVEN.format(folder = folder, env = env, wheels = repr([p.basename for p in wheels])))
 

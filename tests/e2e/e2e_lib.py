@@ -3,8 +3,12 @@
 - `make_tls`: a throw-away certificate for 127.0.0.1 and the JVM flags that make the
   nested Bazel trust it (Bazel's downloader refuses plain-http downloads without a
   checksum, so unpinned fetches need HTTPS).
-- `NestedBazel`: a workspace in TEST_TMPDIR using this repository through
-  local_repository, with its own output root; `run()` / `expect_failure()`.
+- `NestedBazel`: a workspace in TEST_TMPDIR using this repository, with its own output
+  root; `run()` / `expect_failure()`.
+- `BZLMOD`: whether the Bazel running the tests is 7 or newer. The nested workspace then
+  uses this repository as a module (`module_header`, MODULE.bazel, the extensions and
+  `use_repo_rule`), so the tests exercise the bzlmod API; under Bazel 4.2.3 it is a
+  WORKSPACE (`workspace_header`).
 
 The tests that use them are tagged `local`: the nested Bazel needs the real source tree
 (found through the WORKSPACE runfile) and its own sandboxes.
@@ -13,8 +17,22 @@ The tests that use them are tagged `local`: the nested Bazel needs the real sour
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 from pathlib import Path
+
+
+def bazel_major() -> int:
+    """The major version of `bazel` on PATH (the one running this test).
+
+    Debian's 4.2.3 (bazel-bootstrap) prints `bazel no_version`; releases print `bazel 7.7.1`.
+    """
+    out = subprocess.run(["bazel", "--version"], capture_output=True, text=True, timeout=120).stdout
+    match = re.search(r"bazel (\d+)\.", out)
+    return int(match.group(1)) if match else 4
+
+
+BZLMOD = bazel_major() >= 7
 
 
 def make_tls(folder: Path) -> list[str]:
@@ -55,6 +73,32 @@ local_repository(name = "rules_java", path = "{root}/bazel/stubs/rules_java")
 local_repository(name = "remote_coverage_tools", path = "{root}/bazel/stubs/remote_coverage_tools")
 register_toolchains("@cecaiserve//python:system_python_toolchain")
 """
+
+
+def module_header(root: Path, name: str = "e2e") -> str:
+    """MODULE.bazel lines every nested module needs: this repository as the module
+    `cecaiserve` (its MODULE.bazel registers the Python toolchain), and @platforms."""
+    return f"""module(name = "{name}")
+bazel_dep(name = "platforms", version = "0.0.10")
+bazel_dep(name = "cecaiserve")
+local_path_override(module_name = "cecaiserve", path = "{root}")
+"""
+
+
+# The .bazelrc lines that select the nested workspace's mode.
+MODE_RC = "common --enable_bzlmod --noenable_workspace\n" if BZLMOD else ""
+
+
+def external_dir(output_base: Path, name: str) -> Path:
+    """`external/<name>` under WORKSPACE; under bzlmod the one directory whose canonical
+    name ends in `name` (`cecaiserve~~pip~pypi_arm__demo_pkg`, `_main~_repo_rules~pulled`)."""
+    if not BZLMOD:
+        return output_base / "external" / name
+    found = [p for p in (output_base / "external").iterdir()
+             if p.is_dir() and re.split(r"[~+]", p.name)[-1] == name]
+    if len(found) != 1:
+        raise AssertionError(f"expected one external repository named {name}, found {found}")
+    return found[0]
 
 
 class NestedBazel:

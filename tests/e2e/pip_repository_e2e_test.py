@@ -1,7 +1,8 @@
 """End to end: pip_repository in a fresh workspace, run by a Bazel of its own.
 
 The workspace is generated in TEST_TMPDIR and uses this repository through
-local_repository. Its lock names a wheel that the test builds and serves over HTTPS on
+local_repository (Bazel 4.2.3, WORKSPACE: pip_repository) or, under Bazel 7+, as a module
+through local_path_override (MODULE.bazel: the `pip` extension). Its lock names a wheel that the test builds and serves over HTTPS on
 127.0.0.1 (a throw-away certificate the nested Bazel's JVM is told to trust: Bazel
 refuses plain-http downloads without a checksum), so the real download path (Bazel's
 downloader, sha256 check, installer, generated BUILD files) runs with no registry
@@ -12,7 +13,8 @@ involved. Checked:
 - requirement() of an unlocked name: the error names it and says how to add it;
 - the server gone: the error names the distribution and how to work offline;
 - a wheels-only hub (a lock for another platform, for image layers): the wheel file and
-  its closure are targets; a wrong sha256 names the distribution there too.
+  its closure are targets; a wrong sha256 names the distribution there too;
+- under bzlmod, one hub name given two locks is refused.
 """
 
 from __future__ import annotations
@@ -30,7 +32,16 @@ import unittest
 import zipfile
 from pathlib import Path
 
-from tests.e2e.e2e_lib import NestedBazel, make_tls, source_root, workspace_header
+from tests.e2e.e2e_lib import (
+    BZLMOD,
+    MODE_RC,
+    NestedBazel,
+    external_dir,
+    make_tls,
+    module_header,
+    source_root,
+    workspace_header,
+)
 
 WHEEL = "demo_pkg-1.0-py3-none-any.whl"
 
@@ -102,8 +113,18 @@ class PipRepositoryE2ETest(unittest.TestCase):
     def write_workspace(cls) -> None:
         ws, root = cls.ws, cls.root
         ws.mkdir()
-        (ws / "WORKSPACE").write_text(
-            workspace_header(root) + f"""load("@cecaiserve//python:defs.bzl", "pip_repository")
+        if BZLMOD:
+            # The same hubs through the `pip` module extension (Bazel 7+).
+            (ws / "MODULE.bazel").write_text(
+                module_header(root) + """pip = use_extension("@cecaiserve//python:extensions.bzl", "pip")
+pip.parse(hub_name = "pypi", lock = "//:lock.json")
+pip.parse(hub_name = "pypi_arm", lock = "//:lock_arm.json", wheels_only = True)
+use_repo(pip, "pypi", "pypi_arm")
+"""
+            )
+        else:
+            (ws / "WORKSPACE").write_text(
+                workspace_header(root) + """load("@cecaiserve//python:defs.bzl", "pip_repository")
 pip_repository(name = "pypi", lock = "//:lock.json")
 load("@pypi//:requirements.bzl", "install_deps")
 install_deps()
@@ -111,9 +132,10 @@ pip_repository(name = "pypi_arm", lock = "//:lock_arm.json", wheels_only = True)
 load("@pypi_arm//:requirements.bzl", arm_deps = "install_deps")
 arm_deps()
 """
-        )
+            )
         (ws / ".bazelrc").write_text(
-            "build --nosandbox_debug --incompatible_strict_action_env\n"
+            MODE_RC
+            + "build --nosandbox_debug --incompatible_strict_action_env\n"
             f"build --distdir={cls.distdir}\n"
             "test --test_output=errors\n"
         )
@@ -200,7 +222,7 @@ py_test(name = "uses_demo_test", srcs = ["uses_demo_test.py"], deps = [requireme
     def test_6_wheels_only_hub(self) -> None:
         self.write_lock(self.sha, name="lock_arm.json")
         self.bazel("build", "@pypi_arm//demo_pkg", "@pypi_arm//demo_pkg:closure")
-        out = Path(self.bazel("info", "output_base").stdout.strip()) / "external" / "pypi_arm__demo_pkg" / WHEEL
+        out = external_dir(Path(self.bazel("info", "output_base").stdout.strip()), "pypi_arm__demo_pkg") / WHEEL
         self.assertEqual(hashlib.sha256(out.read_bytes()).hexdigest(), self.sha)
         self.write_lock("0" * 64, name="lock_arm.json")
         try:
@@ -211,6 +233,18 @@ py_test(name = "uses_demo_test", srcs = ["uses_demo_test.py"], deps = [requireme
         self.assertIn("lock_arm.json", err)
         self.assertIn(self.sha, err)
 
+    @unittest.skipUnless(BZLMOD, "WORKSPACE has no such check: the last declaration of a name wins, by Bazel's rule")
+    def test_7_one_hub_name_twice_is_refused(self) -> None:
+        """Two locks under one hub name: the second must not silently replace the first.
+        Runs under Bazel 7+ (.ci/checks/bazel7_bzlmod.sh runs this test)."""
+        config = self.ws / "MODULE.bazel"
+        original = config.read_text()
+        config.write_text(original + 'pip.parse(hub_name = "pypi", lock = "//:lock_arm.json")\n')
+        try:
+            err = self.expect_failure("build", "//:uses_demo_test")
+        finally:
+            config.write_text(original)
+        self.assertIn('pip.parse: hub_name "pypi" is declared twice (by e2e and e2e)', err)
 
 if __name__ == "__main__":
     unittest.main()

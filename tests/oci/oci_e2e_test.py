@@ -8,6 +8,8 @@
   both sources;
 - an image built for a CPU the rules do not map (ppc) fails naming the target and
   the `architecture` attribute;
+- the nested workspace is a WORKSPACE under Bazel 4.2.3 and, under Bazel 7+, a module
+  using this repository through local_path_override and the `debian` extension;
 - Debian packages from a lock, served by a mirror on 127.0.0.1 (--repo_env=DEBIAN_MIRROR):
   a debian_rootfs layer is built from them; a .deb whose bytes differ from the lock's
   sha256 fails naming the package, version, architecture and both hashes.
@@ -26,6 +28,7 @@ import threading
 import unittest
 from pathlib import Path
 
+from tests.e2e.e2e_lib import BZLMOD, MODE_RC, module_header, source_root, workspace_header
 from tests.oci.debtools import make_deb
 
 BUILD = """
@@ -87,10 +90,6 @@ platform_transition_filegroup(
 """
 
 
-def source_root() -> Path:
-    return Path(os.path.realpath("WORKSPACE")).parent
-
-
 class OciE2ETest(unittest.TestCase):
     @classmethod
     def setUpClass(cls) -> None:
@@ -98,12 +97,15 @@ class OciE2ETest(unittest.TestCase):
         cls.ws = cls.tmp / "ws"
         cls.ws.mkdir()
         root = source_root()
-        (cls.ws / "WORKSPACE").write_text(f"""workspace(name = "oci_e2e")
-local_repository(name = "cecaiserve", path = "{root}")
-local_repository(name = "rules_cc", path = "{root}/bazel/stubs/rules_cc")
-local_repository(name = "rules_java", path = "{root}/bazel/stubs/rules_java")
-local_repository(name = "remote_coverage_tools", path = "{root}/bazel/stubs/remote_coverage_tools")
-register_toolchains("@cecaiserve//python:system_python_toolchain")
+        if BZLMOD:
+            # The same hub through the `debian` module extension (Bazel 7+).
+            (cls.ws / "MODULE.bazel").write_text(module_header(root, "oci_e2e") + """
+debian = use_extension("@cecaiserve//oci:extensions.bzl", "debian")
+debian.packages(name = "debs", lock = "//:deb_lock.json")
+use_repo(debian, "debs")
+""")
+        else:
+            (cls.ws / "WORKSPACE").write_text(workspace_header(root, "oci_e2e") + """
 load("@cecaiserve//oci:debian.bzl", "debian_packages")
 debian_packages(name = "debs", lock = "//:deb_lock.json")
 load("@debs//:packages.bzl", "install_deps")
@@ -121,7 +123,8 @@ install_deps()
         threading.Thread(target=cls.mirror.serve_forever, daemon=True).start()
         cls.write_deb_lock(cls.deb_sha)
         (cls.ws / ".bazelrc").write_text(
-            "build --nosandbox_debug --incompatible_strict_action_env\n"
+            MODE_RC
+            + "build --nosandbox_debug --incompatible_strict_action_env\n"
             f"build --repo_env=DEBIAN_MIRROR=http://127.0.0.1:{cls.mirror.server_address[1]}\n"
         )
         (cls.ws / "BUILD.bazel").write_text(BUILD)

@@ -23,14 +23,11 @@ import subprocess
 import unittest
 from pathlib import Path
 
+from tests.e2e.e2e_lib import BZLMOD, MODE_RC, external_dir, module_header, source_root, workspace_header
 from tests.oci.ocitools import LocalRegistry, require
 from tests.oci.registry_auth import TokenServer, docker_config, htpasswd_auth
 
 ZERO = "sha256:" + "0" * 64
-
-
-def source_root() -> Path:
-    return Path(os.path.realpath("WORKSPACE")).parent
 
 
 def layout_digest(env: str) -> str:
@@ -100,15 +97,17 @@ class OciPullE2ETest(unittest.TestCase):
             f'tag = "v1", insecure = True)\n'
             for name, (host, repo, digest, platforms) in pulls.items()
         )
-        (cls.ws / "WORKSPACE").write_text(f"""workspace(name = "pull_e2e")
-local_repository(name = "cecaiserve", path = "{root}")
-local_repository(name = "rules_cc", path = "{root}/bazel/stubs/rules_cc")
-local_repository(name = "rules_java", path = "{root}/bazel/stubs/rules_java")
-local_repository(name = "remote_coverage_tools", path = "{root}/bazel/stubs/remote_coverage_tools")
-register_toolchains("@cecaiserve//python:system_python_toolchain")
-load("@cecaiserve//oci:defs.bzl", "oci_pull")
-{rules}""")
-        (cls.ws / ".bazelrc").write_text("build --nosandbox_debug --incompatible_strict_action_env\n")
+        if BZLMOD:
+            (cls.ws / "MODULE.bazel").write_text(
+                module_header(root, "pull_e2e")
+                + 'oci_pull = use_repo_rule("@cecaiserve//oci:defs.bzl", "oci_pull")\n'
+                + rules
+            )
+        else:
+            (cls.ws / "WORKSPACE").write_text(
+                workspace_header(root, "pull_e2e") + 'load("@cecaiserve//oci:defs.bzl", "oci_pull")\n' + rules
+            )
+        (cls.ws / ".bazelrc").write_text(MODE_RC + "build --nosandbox_debug --incompatible_strict_action_env\n")
         (cls.ws / "BUILD.bazel").write_text("""
 load("@cecaiserve//oci:defs.bzl", "oci_image", "oci_layer")
 oci_layer(name = "app", srcs = ["app.txt"], package_dir = "/app")
@@ -130,7 +129,7 @@ oci_image(name = "derived", base = "@pulled", tars = [":app"], cmd = ["/bin/sh"]
         return result
 
     def pulled_layout(self, name: str) -> dict:
-        external = Path(self.bazel("info", "output_base").stdout.strip()) / "external" / name
+        external = external_dir(Path(self.bazel("info", "output_base").stdout.strip()), name)
         return json.loads((external / "index.json").read_text())
 
     def built(self, path: str) -> Path:
@@ -141,7 +140,7 @@ oci_image(name = "derived", base = "@pulled", tars = [":app"], cmd = ["/bin/sh"]
         index = self.pulled_layout("pulled")
         self.assertEqual([m["digest"] for m in index["manifests"]], [self.image_digest])
         self.assertEqual(index["manifests"][0]["platform"]["architecture"], "amd64")
-        layout = self.built("external/pulled/pulled_layout")
+        layout = external_dir(self.built(""), "pulled") / "pulled_layout"
         self.assertEqual(json.loads((layout / "index.json").read_text())["manifests"][0]["digest"], self.image_digest)
         # The derived image: the pulled image's layers, then its own.
         derived = self.built("derived")

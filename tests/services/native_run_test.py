@@ -33,7 +33,9 @@ PAIRS = {
 class NativeRunTest(unittest.TestCase):
     def check(self, pair: str) -> None:
         backend, precision = PAIRS[pair]
-        launcher = os.path.join(os.environ["RUNFILES_DIR"], "cecaiserve", "examples", "tiny", f"{pair.lower()}_run.sh")
+        # The main repository's runfiles folder: `cecaiserve` (WORKSPACE) or `_main` (bzlmod).
+        main = os.path.join(os.environ["RUNFILES_DIR"], os.environ["TEST_WORKSPACE"])
+        launcher = os.path.join(main, "examples", "tiny", f"{pair.lower()}_run.sh")
         port, metrics = free_port(), free_port()
         env = dict(os.environ, SERVER_PORT=str(port), METRICS_PORT=str(metrics))
         env.pop("SERVER_IP", None)

@@ -1,6 +1,7 @@
 """The CUDA 13 toolchain and runtime from NVIDIA's PyPI wheels (GPU_LLM_LLAMA).
 
-WORKSPACE:
+WORKSPACE (this workspace declares it in //bazel:repositories.bzl; MODULE.bazel users
+call `use_repo_rule("@cecaiserve//third_party/cuda:defs.bzl", "cuda_toolkit")`):
 
     load("//third_party/cuda:defs.bzl", "CUDA_TOOLKIT_PACKAGES", "cuda_toolkit")
     cuda_toolkit(

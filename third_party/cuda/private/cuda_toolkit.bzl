@@ -1,5 +1,6 @@
 """`cuda_toolkit`: a CUDA toolkit assembled from NVIDIA's PyPI wheels, as a repository."""
 
+load("//bazel/private:repo_names.bzl", "apparent_repo_name")
 load("//python/private:lock.bzl", "parse_lock")
 load("//python/private:names.bzl", "normalize_name")
 load("//python/private:pypi_distribution.bzl", "download_verified")
@@ -43,10 +44,10 @@ def _impl(rctx):
     for name in rctx.attr.packages:
         key = normalize_name(name)
         if key not in lock["packages"]:
-            fail("cuda_toolkit {}: '{}' is not in {}: add it to the requirements file that lock is made from".format(rctx.name, name, hint))
+            fail("cuda_toolkit {}: '{}' is not in {}: add it to the requirements file that lock is made from".format(apparent_repo_name(rctx), name, hint))
         entry = lock["packages"][key]
         if entry["kind"] != "wheel":
-            fail("cuda_toolkit {}: {} is locked as a source distribution in {}".format(rctx.name, name, hint))
+            fail("cuda_toolkit {}: {} is locked as a source distribution in {}".format(apparent_repo_name(rctx), name, hint))
         what = "{} {} ({})".format(entry["name"], entry["version"], entry["filename"])
         rctx.report_progress("Fetching " + what)
 
@@ -60,7 +61,7 @@ def _impl(rctx):
 
     root = "site/" + rctx.attr.root
     if not rctx.path(root + "/bin/nvcc").exists:
-        fail("cuda_toolkit {}: no {}/bin/nvcc after unpacking {}".format(rctx.name, root, versions))
+        fail("cuda_toolkit {}: no {}/bin/nvcc after unpacking {}".format(apparent_repo_name(rctx), root, versions))
 
     # Zip archives carry no executable bits through extract(): restore them for the tools.
     rctx.execute(["chmod", "-R", "a+x", root + "/bin", root + "/nvvm/bin"], quiet = True)
@@ -78,7 +79,7 @@ def _impl(rctx):
         str(rctx.path(root + "/lib/stubs/libcuda.so")),
     ], quiet = True)
     if result.return_code != 0:
-        fail("cuda_toolkit {}: making the libcuda.so link stub failed (needs gcc):\n{}{}".format(rctx.name, result.stdout, result.stderr))
+        fail("cuda_toolkit {}: making the libcuda.so link stub failed (needs gcc):\n{}{}".format(apparent_repo_name(rctx), result.stdout, result.stderr))
 
     rctx.file("BUILD.bazel", _BUILD.format(lock = hint, versions = ", ".join(versions), root = root))
 

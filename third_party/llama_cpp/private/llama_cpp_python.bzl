@@ -5,6 +5,8 @@ remote caches: a CI machine with a warm cache downloads the compiled tree instea
 spending minutes in the compiler.
 """
 
+load("//bazel/private:labels.bzl", "display_label")
+
 _DOC = """Compiles llama.cpp from a llama-cpp-python sdist and lays out an installed
 site-packages tree (`llama_cpp/`, `llama_cpp/lib/lib*.so`, dist-info) as a tree artifact.
 
@@ -25,9 +27,9 @@ def _impl(ctx):
     if ctx.attr.cuda_toolkit:
         nvcc = [f for f in ctx.files.cuda_toolkit if f.path.endswith("/bin/nvcc")]
         if len(nvcc) != 1:
-            fail("%s: cuda_toolkit %s has %d bin/nvcc files, expected one" % (ctx.label, ctx.attr.cuda_toolkit.label, len(nvcc)))
+            fail("%s: cuda_toolkit %s has %d bin/nvcc files, expected one" % (display_label(ctx.label), ctx.attr.cuda_toolkit.label, len(nvcc)))
         if not ctx.attr.cuda_architectures:
-            fail("%s: cuda_architectures is empty; name at least one (e.g. \"80\")" % ctx.label)
+            fail("%s: cuda_architectures is empty; name at least one (e.g. \"80\")" % display_label(ctx.label))
         args.add("--cuda-root", nvcc[0].dirname.rpartition("/")[0])
         args.add_all(ctx.attr.cuda_architectures, format_each = "--cuda-arch=%s")
         inputs += ctx.files.cuda_toolkit

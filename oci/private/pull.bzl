@@ -62,14 +62,15 @@ alias(
 '''
 
 def _split(rctx):
+    repo = apparent_repo_name(rctx)
     image = rctx.attr.image
     if "://" in image:
-        fail("oci_pull %s: image = %r: give HOST[:PORT]/REPOSITORY without a scheme (use insecure = True for http)" % (apparent_repo_name(rctx), image))
+        fail("oci_pull %s: image = %r: give HOST[:PORT]/REPOSITORY without a scheme (use insecure = True for http)" % (repo, image))
     if "@" in image or (":" in image.split("/")[-1]):
-        fail("oci_pull %s: image = %r: put the digest in `digest` and a tag in `tag`, not in `image`" % (apparent_repo_name(rctx), image))
+        fail("oci_pull %s: image = %r: put the digest in `digest` and a tag in `tag`, not in `image`" % (repo, image))
     host, _, repository = image.partition("/")
     if not repository or not ("." in host or ":" in host or host == "localhost"):
-        fail("oci_pull %s: image = %r must start with a registry host, e.g. docker.io/library/debian or 127.0.0.1:5000/x" % (apparent_repo_name(rctx), image))
+        fail("oci_pull %s: image = %r must start with a registry host, e.g. docker.io/library/debian or 127.0.0.1:5000/x" % (repo, image))
     if host in ("docker.io", "index.docker.io") and "/" not in repository:
         repository = "library/" + repository
     return host, repository
@@ -141,12 +142,13 @@ def _get(rctx, pull, kind, d, what):
     return out
 
 def _oci_pull_impl(rctx):
+    repo = apparent_repo_name(rctx)
     host, repository = _split(rctx)
     scheme = "https"
     if rctx.attr.insecure:
         hostname = host.rsplit(":", 1)[0] if not host.startswith("[") else host.split("]")[0] + "]"
         if hostname not in _LOCAL:
-            fail("oci_pull %s: insecure = True (plain http) is allowed only for %s, not %s" % (apparent_repo_name(rctx), ", ".join(_LOCAL), host))
+            fail("oci_pull %s: insecure = True (plain http) is allowed only for %s, not %s" % (repo, ", ".join(_LOCAL), host))
         scheme = "http"
     where = "%s/%s" % (host, repository)
     digest = rctx.attr.digest
@@ -155,23 +157,23 @@ def _oci_pull_impl(rctx):
         resolved = _helper(rctx, ["resolve", "--scheme", scheme, "--host", host, "--repository", repository, "--reference", tag])
         if resolved.return_code == 0:
             now = resolved.stdout.strip()
-            pin = ("Pin it: add\n    digest = \"%s\",\nto oci_pull(name = \"%s\") in WORKSPACE (%s:%s points at it now)." % (now, apparent_repo_name(rctx), where, tag))
+            pin = ("Pin it: add\n    digest = \"%s\",\nto oci_pull(name = \"%s\") in WORKSPACE (%s:%s points at it now)." % (now, repo, where, tag))
         else:
             pin = ("Look up its digest (e.g. `skopeo inspect --format '{{.Digest}}' docker://%s:%s`) and add digest = \"sha256:...\" " +
-                   "to oci_pull(name = \"%s\"). (Resolving it here failed: %s)") % (where, tag, apparent_repo_name(rctx), resolved.stderr.strip())
-        fail("oci_pull %s: %s:%s is a tag, and a tag can move: oci_pull pulls by digest only.\n%s" % (apparent_repo_name(rctx), where, tag, pin))
+                   "to oci_pull(name = \"%s\"). (Resolving it here failed: %s)") % (where, tag, repo, resolved.stderr.strip())
+        fail("oci_pull %s: %s:%s is a tag, and a tag can move: oci_pull pulls by digest only.\n%s" % (repo, where, tag, pin))
     if not _valid_digest(digest):
-        fail("oci_pull %s: digest = %r is not sha256:<64 lowercase hex digits>" % (apparent_repo_name(rctx), digest))
+        fail("oci_pull %s: digest = %r is not sha256:<64 lowercase hex digits>" % (repo, digest))
 
     rctx.report_progress("Authorizing at %s" % host)
     result = _helper(rctx, ["auth", "--scheme", scheme, "--host", host, "--repository", repository, "--reference", digest])
     if result.return_code != 0:
-        fail("oci_pull %s: %s" % (apparent_repo_name(rctx), result.stderr.strip()))
+        fail("oci_pull %s: %s" % (repo, result.stderr.strip()))
     auth_json = result.stdout.strip()
     auth = json.decode(auth_json)
 
     pull = struct(
-        name = apparent_repo_name(rctx),
+        name = repo,
         scheme = scheme,
         api = "registry-1.docker.io" if host in ("docker.io", "index.docker.io") else host,
         repository = repository,
@@ -195,7 +197,7 @@ def _oci_pull_impl(rctx):
             for w in wanted:
                 parts = w.split("/")
                 if len(parts) < 2 or len(parts) > 3:
-                    fail("oci_pull %s: platforms: %r is not OS/ARCH[/VARIANT]" % (apparent_repo_name(rctx), w))
+                    fail("oci_pull %s: platforms: %r is not OS/ARCH[/VARIANT]" % (repo, w))
                 if parts[0] == p.get("os") and parts[1] == p.get("architecture") and (len(parts) == 2 or parts[2] == p.get("variant", "")):
                     manifests.append(child)
                     matched[w] = True
@@ -204,7 +206,7 @@ def _oci_pull_impl(rctx):
             # Pulling the others only would leave an image for the missing platform to
             # fail later, far from here.
             fail("oci_pull %s: %s@%s has no manifest for %s; it has %s" % (
-                apparent_repo_name(rctx),
+                repo,
                 where,
                 digest,
                 ", ".join(unmatched),
@@ -212,7 +214,7 @@ def _oci_pull_impl(rctx):
             ))
         if not wanted or len(manifests) == 0:
             fail("oci_pull %s: %s@%s is an index of %s; set platforms = [...] to the ones to pull (matched: none of %s)" % (
-                apparent_repo_name(rctx),
+                repo,
                 where,
                 digest,
                 ", ".join(sorted(available)),
@@ -227,7 +229,7 @@ def _oci_pull_impl(rctx):
     for desc in manifests:
         manifest = json.decode(rctx.read("blobs/sha256/" + desc["digest"][7:]))
         if "config" not in manifest:
-            fail("oci_pull %s: %s is not an image manifest (mediaType %s)" % (apparent_repo_name(rctx), desc["digest"], manifest.get("mediaType")))
+            fail("oci_pull %s: %s is not an image manifest (mediaType %s)" % (repo, desc["digest"], manifest.get("mediaType")))
         config_path = _get(rctx, pull, "blobs", manifest["config"]["digest"], "config")
         config = json.decode(rctx.read(config_path))
         for layer in manifest.get("layers", []):
@@ -242,8 +244,8 @@ def _oci_pull_impl(rctx):
             "platform": platform,
         })
     rctx.file("index.json", json.encode({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json", "manifests": descriptors}))
-    rctx.file("WORKSPACE", "workspace(name = \"%s\")\n" % apparent_repo_name(rctx))
-    rctx.file("BUILD.bazel", _BUILD.format(name = apparent_repo_name(rctx), image = where, digest = digest, rules = "cecaiserve"))
+    rctx.file("WORKSPACE", "workspace(name = \"%s\")\n" % repo)
+    rctx.file("BUILD.bazel", _BUILD.format(name = repo, image = where, digest = digest, rules = "cecaiserve"))
 
 oci_pull = repository_rule(
     implementation = _oci_pull_impl,

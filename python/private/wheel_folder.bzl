@@ -51,12 +51,13 @@ exports_files(["wheels.sha256"])
 """
 
 def _impl(rctx):
+    repo = apparent_repo_name(rctx)
     env = rctx.attr.env
     if env not in WHEEL_FOLDER_ENVS:
         # Bazel refetches a repository when a variable of its rule's `environ` changes,
         # and that list is fixed when the rule is defined.
         fail("%s: env = %r is not one of WHEEL_FOLDER_ENVS (%s): add it there, or the folder would not be read again when the setting changes" % (
-            apparent_repo_name(rctx),
+            repo,
             env,
             ", ".join(WHEEL_FOLDER_ENVS),
         ))
@@ -65,7 +66,7 @@ def _impl(rctx):
         message = ("%s: this target needs %s (for %s), which no registry this build can reach serves. " +
                    "Download it and its dependencies into a folder, e.g.: %s -- then build with " +
                    "--repo_env=%s=/absolute/path/to/that/folder (README: 'Inputs this machine cannot reach').") % (
-            apparent_repo_name(rctx),
+            repo,
             rctx.attr.requires,
             rctx.attr.platform_tag,
             rctx.attr.how,
@@ -74,27 +75,27 @@ def _impl(rctx):
         rctx.file("MISSING.txt", "ERROR: " + message + "\n")
         rctx.file("BUILD.bazel", _MISSING.format(
             env = env,
-            name = apparent_repo_name(rctx),
+            name = repo,
             short = "%s needs --repo_env=%s" % (rctx.attr.requires, env),
         ))
         return
 
     path = rctx.path(folder)
     if not folder.startswith("/") or not path.exists:
-        fail("%s: --repo_env=%s=%s: not an existing absolute folder" % (apparent_repo_name(rctx), env, folder))
+        fail("%s: --repo_env=%s=%s: not an existing absolute folder" % (repo, env, folder))
     name, _, version = rctx.attr.requires.partition("==")
     prefix = "%s-%s-" % (name.replace("-", "_"), version) if version else name.replace("-", "_") + "-"
     by_name = {p.basename: p for p in path.readdir() if p.basename.endswith(".whl")}
     wheels = [by_name[n] for n in sorted(by_name.keys())]
     if not wheels:
-        fail("%s: %s holds no .whl files" % (apparent_repo_name(rctx), folder))
+        fail("%s: %s holds no .whl files" % (repo, folder))
     # torch==2.13.0 matches torch-2.13.0-... and torch-2.13.0+cu130-... (a local version);
     # torch==2.13.0+cpu only itself.
     prefixes = [prefix] if "+" in version or not version else [prefix, prefix[:-1] + "+"]
     required = [p for p in wheels if [x for x in prefixes if p.basename.startswith(x)] and rctx.attr.platform_tag in p.basename]
     if len(required) != 1:
         fail("%s: %s must hold exactly one %s wheel for %s (%s*%s*.whl); it holds: %s" % (
-            apparent_repo_name(rctx),
+            repo,
             folder,
             rctx.attr.requires,
             rctx.attr.platform_tag,
@@ -104,20 +105,20 @@ def _impl(rctx):
         ))
     foreign = [p.basename for p in wheels if not (p.basename.endswith("-none-any.whl") or rctx.attr.platform_tag in p.basename)]
     if foreign:
-        fail("%s: %s holds wheels for another platform than %s: %s" % (apparent_repo_name(rctx), folder, rctx.attr.platform_tag, ", ".join(foreign)))
+        fail("%s: %s holds wheels for another platform than %s: %s" % (repo, folder, rctx.attr.platform_tag, ", ".join(foreign)))
 
     lines = []
     for p in wheels:
         rctx.symlink(p, p.basename)
         result = rctx.execute(["sha256sum", str(p)])
         if result.return_code != 0:
-            fail("%s: sha256sum %s: %s" % (apparent_repo_name(rctx), p, result.stderr))
+            fail("%s: sha256sum %s: %s" % (repo, p, result.stderr))
         digest = result.stdout.split(" ")[0]
         lines.append("%s  %s" % (digest, p.basename))
         if p == required[0]:
             pinned = rctx.os.environ.get(env + "_SHA256", "")
             if pinned and pinned != digest:
-                fail("%s: %s has sha256 %s, but %s_SHA256 pins %s" % (apparent_repo_name(rctx), p.basename, digest, env, pinned))
+                fail("%s: %s has sha256 %s, but %s_SHA256 pins %s" % (repo, p.basename, digest, env, pinned))
     rctx.file("wheels.sha256", "\n".join(lines) + "\n")
     rctx.file("BUILD.bazel", _GIVEN.format(folder = folder, env = env, wheels = repr([p.basename for p in wheels])))
 

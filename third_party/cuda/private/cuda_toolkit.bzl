@@ -38,16 +38,17 @@ filegroup(
 _DEV_SYMLINKS = ["cudart", "cublas", "cublasLt", "nvrtc"]
 
 def _impl(rctx):
+    repo = apparent_repo_name(rctx)
     hint = str(rctx.attr.lock)
     lock = parse_lock(rctx.read(rctx.attr.lock), hint)
     versions = []
     for name in rctx.attr.packages:
         key = normalize_name(name)
         if key not in lock["packages"]:
-            fail("cuda_toolkit {}: '{}' is not in {}: add it to the requirements file that lock is made from".format(apparent_repo_name(rctx), name, hint))
+            fail("cuda_toolkit {}: '{}' is not in {}: add it to the requirements file that lock is made from".format(repo, name, hint))
         entry = lock["packages"][key]
         if entry["kind"] != "wheel":
-            fail("cuda_toolkit {}: {} is locked as a source distribution in {}".format(apparent_repo_name(rctx), name, hint))
+            fail("cuda_toolkit {}: {} is locked as a source distribution in {}".format(repo, name, hint))
         what = "{} {} ({})".format(entry["name"], entry["version"], entry["filename"])
         rctx.report_progress("Fetching " + what)
 
@@ -61,7 +62,7 @@ def _impl(rctx):
 
     root = "site/" + rctx.attr.root
     if not rctx.path(root + "/bin/nvcc").exists:
-        fail("cuda_toolkit {}: no {}/bin/nvcc after unpacking {}".format(apparent_repo_name(rctx), root, versions))
+        fail("cuda_toolkit {}: no {}/bin/nvcc after unpacking {}".format(repo, root, versions))
 
     # Zip archives carry no executable bits through extract(): restore them for the tools.
     rctx.execute(["chmod", "-R", "a+x", root + "/bin", root + "/nvvm/bin"], quiet = True)
@@ -79,7 +80,7 @@ def _impl(rctx):
         str(rctx.path(root + "/lib/stubs/libcuda.so")),
     ], quiet = True)
     if result.return_code != 0:
-        fail("cuda_toolkit {}: making the libcuda.so link stub failed (needs gcc):\n{}{}".format(apparent_repo_name(rctx), result.stdout, result.stderr))
+        fail("cuda_toolkit {}: making the libcuda.so link stub failed (needs gcc):\n{}{}".format(repo, result.stdout, result.stderr))
 
     rctx.file("BUILD.bazel", _BUILD.format(lock = hint, versions = ", ".join(versions), root = root))
 

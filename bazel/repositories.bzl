@@ -50,6 +50,10 @@ DEBIAN_HUBS = [
     # //oci/debian:bookworm_lock.json (`bazel run //oci/debian:lock`), from the mirror apt
     # is configured with (or --repo_env=DEBIAN_MIRROR).
     struct(name = "debian_bookworm", lock = Label("//oci/debian:bookworm_lock.json")),
+    # The toolchain that compiles llama.cpp on an amd64 build machine: bookworm's GCC 12
+    # (native and arm64 cross), binutils, CMake, Ninja and patch, with both sysroots
+    # (`bazel run //third_party/gcc:lock`). Unpacked inside the compile action.
+    struct(name = "debian_bookworm_gcc", lock = Label("//third_party/gcc:bookworm_gcc_lock.json")),
 ]
 
 # The engines NVIDIA and the vLLM project publish off PyPI, or whose dependencies this

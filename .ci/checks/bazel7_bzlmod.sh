@@ -8,10 +8,11 @@
 #     using this one through local_path_override, with the public `pip` and `debian`
 #     extensions and `use_repo_rule(oci_pull)`.
 #  3. Images are bit-identical to the host Bazel 4.2.3's: a busybox test image, its
-#     amd64 + arm64 index, the numpy wheel-layer image, the Debian base image and the tiny
-#     CPU_LLM_TRF service image (model, torch and transformers layers included).
-# Images with llama.cpp are left out of step 3: sid's gcc 16 compiles other bytes than
-# bookworm's gcc 12.
+#     amd64 + arm64 index, the numpy wheel-layer image, the Debian base image, the tiny
+#     CPU_LLM_TRF service image (model, torch and transformers layers included) and the
+#     tiny CPU_LLM_LLAMA and ARM_LLM_LLAMA images. Their llama.cpp is compiled in the chroot,
+#     on sid's glibc 2.43, with //third_party/gcc's Debian 12 toolchain; the chroot has no
+#     compiler of its own. glibc_test and debian_toolchain_test run there too.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 bazel=${BAZEL:-./bazelw}
@@ -23,6 +24,8 @@ TESTS=(
   //tests/oci:oci_pull_e2e_test
   //tests/oci:apt_sources_test
   //tests/proto:import_test
+  //third_party/gcc:debian_toolchain_test
+  //third_party/llama_cpp:glibc_test
 )
 IMAGES=(
   //tests/oci:image
@@ -30,6 +33,8 @@ IMAGES=(
   //tests/oci:numpy_image
   //oci/debian:base
   //examples/tiny:cpu_llm_trf_image
+  //examples/tiny:cpu_llm_llama_image
+  //examples/tiny:arm_llm_llama_image
 )
 digest_files() {  # //pkg:name -> pkg/name.digest
   for t in "$@"; do t=${t#//}; echo "${t%%:*}/${t#*:}.digest"; done

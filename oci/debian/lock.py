@@ -33,6 +33,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import apt_sources  # noqa: E402
 import debindex  # noqa: E402
 
+# What the lock's header and error messages tell users to run; --command overrides it
+# for another package list (//third_party/gcc:lock).
 REGENERATE = "bazel run //oci/debian:lock"
 LOCK_VERSION = 1
 KEYRING = "/usr/share/keyrings/debian-archive-keyring.gpg"
@@ -92,7 +94,7 @@ def inputs_sha256(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def build_lock(plist: debindex.PackageList, mirror: str, input_text: str) -> dict:
+def build_lock(plist: debindex.PackageList, mirror: str, input_text: str, command: str = REGENERATE) -> dict:
     base = mirror.rstrip("/")
     raw = fetch(f"{base}/dists/{plist.suite}/InRelease")
     signature = verify_signature(raw)
@@ -126,7 +128,7 @@ def build_lock(plist: debindex.PackageList, mirror: str, input_text: str) -> dic
         print(f"{arch}: {len(resolution.packages)} packages, {total / 1e6:.1f} MB of .deb", file=sys.stderr)
     return {
         "version": LOCK_VERSION,
-        "generated_by": REGENERATE,
+        "generated_by": command,
         "inputs_sha256": inputs_sha256(input_text),
         "suite": plist.suite,
         "components": plist.components,
@@ -138,9 +140,9 @@ def build_lock(plist: debindex.PackageList, mirror: str, input_text: str) -> dic
     }
 
 
-def check(lock: dict, plist: debindex.PackageList, input_text: str) -> list[str]:
+def check(lock: dict, plist: debindex.PackageList, input_text: str, command: str = REGENERATE) -> list[str]:
     problems = []
-    fix = f"; run `{REGENERATE}`"
+    fix = f"; run `{command}`"
     if lock.get("version") != LOCK_VERSION:
         problems.append(f"lock format {lock.get('version')!r}, expected {LOCK_VERSION}" + fix)
     if lock.get("inputs_sha256") != inputs_sha256(input_text):
@@ -168,6 +170,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--packages", default="oci/debian/bookworm.packages")
     parser.add_argument("--output", default="oci/debian/bookworm_lock.json")
     parser.add_argument("--check", action="store_true", help="only check the lock against the package list (offline)")
+    parser.add_argument("--command", default=REGENERATE, help="the command that rewrites this lock, as messages name it")
     args = parser.parse_args(argv)
     root = Path(os.environ.get("BUILD_WORKSPACE_DIRECTORY", "."))
     packages_path, output = root / args.packages, root / args.output
@@ -175,15 +178,15 @@ def main(argv: list[str] | None = None) -> int:
     try:
         plist = debindex.parse_package_list(text, str(packages_path))
         if args.check:
-            problems = check(json.loads(output.read_text()), plist, text)
+            problems = check(json.loads(output.read_text()), plist, text, args.command)
             for p in problems:
                 print(f"{output}: {p}", file=sys.stderr)
             return 1 if problems else 0
         found = mirrors()
         if not found:
             raise debindex.IndexError_("no Debian mirror: set DEBIAN_MIRROR=http://<mirror>/debian or configure apt")
-        lock = build_lock(plist, found[0], text)
-        problems = check(lock, plist, text)
+        lock = build_lock(plist, found[0], text, args.command)
+        problems = check(lock, plist, text, args.command)
         if problems:
             raise debindex.IndexError_("; ".join(problems))
         output.write_text(render(lock))

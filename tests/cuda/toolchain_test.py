@@ -138,8 +138,9 @@ class ToolchainTest(unittest.TestCase):
 
     def test_llama_cpp_cmake_configure(self) -> None:
         out = self.tmp / "configure.txt"
-        cmd = [sys.executable, str(ARGS.build_tool), "--sdist", str(ARGS.sdist), "--out", str(out), "--configure-only",
+        cmd = [str(ARGS.build_tool), "--sdist", str(ARGS.sdist), "--out", str(out), "--configure-only",
                "--cuda-root", str(ARGS.nvcc.parent.parent)]
+        cmd += [f"--toolchain-deb={deb}" for deb in ARGS.toolchain_debs]
         cmd += [f"--cuda-arch={a}" for a in ARGS.arch]
         run(cmd)
         text = out.read_text()
@@ -150,6 +151,8 @@ class ToolchainTest(unittest.TestCase):
         self.assertRegex(text, r"CUDA_cuda_driver_LIBRARY:\w+=.*/lib/stubs/libcuda\.so\n")
         self.assertRegex(text, r"CUDA_cublas_LIBRARY:FILEPATH=.*/nvidia/cu13/lib/libcublas\.so\n")
         self.assertNotIn("-march=native", text)
+        # nvcc's host compiler is the toolchain's GCC 12, not the build machine's.
+        self.assertRegex(text, r"CMAKE_CUDA_HOST_COMPILER:\w+=.*/toolchain/usr/bin/x86_64-linux-gnu-g\+\+-12\n")
 
 
 def parse(argv: list[str]) -> argparse.Namespace:
@@ -161,6 +164,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--arch", action="append", required=True)
     p.add_argument("--release", required=True, help="nvcc's release, e.g. 13.5")
     p.add_argument("--major", default="13")
+    p.add_argument("--toolchain-debs", nargs="+", type=Path, required=True, help="//third_party/gcc's .debs")
     return p.parse_args(argv)
 
 

@@ -3,7 +3,9 @@
 Checks the ELF header of every library (x86-64 for the host build, AArch64 for the
 arm64 and Jetson builds), that the libraries resolve each other through $ORIGIN, and
 that only the Jetson build uses the Armv8.2 dot-product instructions its Cortex-A78AE
-cores have (the generic arm64 build must run on any armv8.2-a core).
+cores have (the generic arm64 build must run on any armv8.2-a core). And that nothing
+of the build machine or of Bazel's output folder is recorded in the tree (git state,
+output paths in .pyc files), so every machine and Bazel version builds the same bytes.
 """
 
 from __future__ import annotations
@@ -43,6 +45,24 @@ class CrossBuildTest(unittest.TestCase):
         lib = ARGS.site / "llama_cpp" / "lib"
         self.assertEqual(sorted(p.name for p in lib.iterdir()), sorted(LIBRARIES), f"unexpected libraries in {lib}")
         return [lib / name for name in LIBRARIES]
+
+    def test_no_git_state_of_the_build_machine(self) -> None:
+        # ggml compiles `git rev-parse` of its source folder into libggml-base.so; the
+        # sdist ships a .git folder, so a build machine with git wrote "<commit>-dirty"
+        # (the patched tree) and one without wrote "unknown" (build_llama_cpp.extract).
+        base = (ARGS.site / "llama_cpp" / "lib" / "libggml-base.so").read_bytes()
+        self.assertNotIn(b"-dirty", base)
+
+    def test_bytecode_records_no_build_folder(self) -> None:
+        # A .pyc records its source path; the action's output folder names Bazel's
+        # configuration hash, which differs between Bazel versions (build_llama_cpp.assemble).
+        pycs = sorted(ARGS.site.rglob("*.pyc"))
+        self.assertGreater(len(pycs), 10)
+        for pyc in pycs:
+            with self.subTest(pyc=pyc.name):
+                data = pyc.read_bytes()
+                self.assertNotIn(b"bazel-out", data)
+                self.assertIn(b"llama_cpp/", data)
 
     def test_machine_code_is_the_targets(self) -> None:
         machine = {"x86_64": EM_X86_64, "aarch64": EM_AARCH64}[ARGS.machine]

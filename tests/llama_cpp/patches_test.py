@@ -1,7 +1,8 @@
 """Our llama.cpp patches apply to the pinned sdist exactly, and a patch that does not
 apply stops the build with a message that names it.
 
-Why: build_llama_cpp.py applies //third_party/llama_cpp/patches with `patch --fuzz=0`.
+Why: build_llama_cpp.py applies //third_party/llama_cpp/patches with `patch --fuzz=0`
+(the toolchain's: Debian 12's GNU patch, unpacked here from its locked .deb).
 When the llama-cpp-python pin moves, a patch must either apply as written or fail
 loudly; a hunk landing "near" its place in a matmul kernel would be a silent
 miscompute. Only the files a patch touches are extracted from the 75 MB sdist, so this
@@ -12,7 +13,6 @@ runs in seconds; the compiled result is checked by //converter/tests:logits_test
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import re
 import sys
 import tarfile
@@ -20,12 +20,8 @@ import tempfile
 import unittest
 from pathlib import Path
 
-
-def load_build_tool(path: Path):
-    spec = importlib.util.spec_from_file_location("build_llama_cpp", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+import build_llama_cpp as TOOL
+from debian_toolchain import unpack_deb
 
 
 def touched_files(patch: Path) -> list[str]:
@@ -50,7 +46,7 @@ class PatchesTest(unittest.TestCase):
         self.assertTrue(ARGS.patch, "no --patch given")
         src = self.extract_touched(ARGS.patch)
         before = {name: (src / name).read_text() for p in ARGS.patch for name in touched_files(p)}
-        TOOL.apply_patches(src, ARGS.patch)
+        TOOL.apply_patches(src, ARGS.patch, PATCH)
         for name, text in before.items():
             self.assertNotEqual((src / name).read_text(), text, f"{name} unchanged")
         leftovers = [p.name for p in src.rglob("*") if p.suffix in (".orig", ".rej")]
@@ -59,7 +55,7 @@ class PatchesTest(unittest.TestCase):
     def test_sgemm_row_tail_patch_changes_what_it_says(self) -> None:
         patch = next(p for p in ARGS.patch if p.name == "ggml-cpu-sgemm-row-tail.patch")
         src = self.extract_touched([patch])
-        TOOL.apply_patches(src, [patch])
+        TOOL.apply_patches(src, [patch], PATCH)
         code = (src / touched_files(patch)[0]).read_text()
         # Both tinyBLAS calls get the tiled row count; the generic loop starts after it.
         self.assertEqual(code.count("ne01_tiled, ne11, ne00/ggml_blck_size(src0->type)"), 2)
@@ -68,9 +64,9 @@ class PatchesTest(unittest.TestCase):
 
     def test_an_already_applied_patch_fails(self) -> None:
         src = self.extract_touched(ARGS.patch)
-        TOOL.apply_patches(src, ARGS.patch)
+        TOOL.apply_patches(src, ARGS.patch, PATCH)
         with self.assertRaises(SystemExit) as raised:
-            TOOL.apply_patches(src, ARGS.patch[:1])
+            TOOL.apply_patches(src, ARGS.patch[:1], PATCH)
         self.assertIn(f"{ARGS.patch[0]} does not apply", str(raised.exception))
 
     def test_a_patch_for_other_code_fails_without_fuzz(self) -> None:
@@ -84,22 +80,24 @@ class PatchesTest(unittest.TestCase):
             " line 3\n line 4\n-line 5\n+line five\n line 6\n line 7 (another version)\n"
         )
         with self.assertRaises(SystemExit) as raised:
-            TOOL.apply_patches(src, [patch])
+            TOOL.apply_patches(src, [patch], PATCH)
         message = str(raised.exception)
         self.assertIn(f"{patch} does not apply to pkg-1.0", message)
         self.assertIn("FAILED", message)  # patch's own account of the hunk
         self.assertEqual((src / "kernel.c").read_text().count("line 5\n"), 1)
         self.assertEqual(sorted(p.name for p in src.iterdir()), ["kernel.c"])
 
-    def test_no_patches_needs_no_patch_tool(self) -> None:
-        TOOL.apply_patches(self.tmp / "does-not-exist", [])
+    def test_no_patches_runs_nothing(self) -> None:
+        TOOL.apply_patches(self.tmp / "does-not-exist", [], self.tmp / "no-patch-program")
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser()
-    parser.add_argument("--build-tool", type=Path, required=True)
+    parser.add_argument("--patch-deb", type=Path, required=True, help="Debian's patch package (the toolchain's)")
     parser.add_argument("--sdist", type=Path, required=True)
     parser.add_argument("--patch", type=Path, action="append", default=[])
     ARGS, rest = parser.parse_known_args()
-    TOOL = load_build_tool(ARGS.build_tool)
+    patch_root = Path(tempfile.mkdtemp())
+    unpack_deb(ARGS.patch_deb, patch_root)
+    PATCH = patch_root / "usr" / "bin" / "patch"
     unittest.main(argv=[sys.argv[0]] + rest)

@@ -1,13 +1,14 @@
 """The compiled llama.cpp libraries load in the images: they need no newer glibc or
 libstdc++ symbol version than the images' Debian base provides.
 
-Why: llama.cpp is compiled with the build machine's compiler and C library (bookworm's
-gcc 12 and glibc 2.36 on the Debian 12 this is built on). A machine with a newer glibc
-(Debian sid, Ubuntu 24.04) links `GLIBC_2.38`+ symbols, and the image's
-`import llama_cpp` then fails ("version `GLIBC_2.43' not found"), which only a
-container run would show. This test says it at `bazel test` time, for the amd64 and the
-cross-compiled arm64 build, against libc.so.6 and libstdc++.so.6 taken from the very
-.debs (//oci/debian:bookworm_lock.json) the base image is made of.
+Why: a compiler links against its own system's C library. Compiled with a newer one
+than the base's (Debian sid's gcc 16 linked `GLIBC_2.38`+ symbols), the image's
+`import llama_cpp` fails ("version `GLIBC_2.43' not found"), which only a container run
+would show. llama.cpp is therefore compiled with //third_party/gcc's Debian 12 toolchain
+and sysroot, whatever the build machine runs; this test keeps it that way (a toolchain
+lock moved to a newer Debian than the base's would fail here), at `bazel test` time, for
+the amd64 and the cross-compiled arm64 build, against libc.so.6 and libstdc++.so.6 taken
+from the very .debs (//oci/debian:bookworm_lock.json) the base image is made of.
 
 Its inputs (BUILD.bazel) are the symbol versions each side names, one per line:
 `llama_needs_<arch>.txt` from llama.cpp's libraries (which define none of these, so
@@ -47,9 +48,9 @@ class LlamaGlibcTest(unittest.TestCase):
             if too_new:
                 self.fail(
                     f"{arch} llama.cpp needs {kind} {', '.join(dotted(v) for v in too_new)}, but the images' Debian "
-                    f"base has {kind} up to {dotted(provided)}: this machine's compiler and C library are newer than "
-                    "the image's, so `import llama_cpp` would fail in the container. Build llama.cpp on Debian 12 "
-                    "(README, 'Bazel versions')."
+                    f"base has {kind} up to {dotted(provided)}: llama.cpp's toolchain and sysroot are newer than the "
+                    "image's, so `import llama_cpp` would fail in the container. Lock //third_party/gcc from the base "
+                    "image's Debian release (README, 'The llama.cpp toolchain')."
                 )
 
     def test_amd64(self) -> None:

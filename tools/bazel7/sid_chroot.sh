@@ -23,9 +23,9 @@
 set -euo pipefail
 
 # What the build's actions and the tests call, as ./bazelw and .ci/run install them on
-# the host. (sid's qemu-user-static names its binaries qemu-aarch64; the tests look for
+# the host: no compiler, CMake or Ninja (llama.cpp's come from //third_party/gcc). (sid's qemu-user-static names its binaries qemu-aarch64; the tests look for
 # the bookworm name, so setup links it. The host's binfmt registration runs them.)
-PACKAGES=bazel-bootstrap,bazel-rules-python,bazel-skylib,bazel-platforms,bazel-lib,bazel-rules-pkg,g++,cmake,ninja-build,patch,g++-aarch64-linux-gnu,ca-certificates,openssl,docker-registry,skopeo,umoci,file,zstd,podman,runc,qemu-user-static
+PACKAGES=bazel-bootstrap,bazel-rules-python,bazel-skylib,bazel-platforms,bazel-lib,bazel-rules-pkg,binutils,binutils-aarch64-linux-gnu,ca-certificates,openssl,docker-registry,skopeo,umoci,file,zstd,podman,runc,qemu-user-static
 
 usage() { sed -n '2,10p' "$0" >&2; exit 2; }
 [[ $# -ge 2 ]] || usage

@@ -8,9 +8,14 @@ for, with our patches (//third_party/llama_cpp/patches) applied, then lay the fi
 as pip would: `llama_cpp/` with `lib/lib*.so`, plus a dist-info so
 `importlib.metadata` and image scanners see the distribution.
 
-The output is a pure function of the sdist, the patches and the flags: no
--march=native, source paths mapped to a fixed prefix, versionless sonames (no symlinks
-in the tree), and byte-code compiled with unchecked hashes.
+The compilers, binutils, CMake, Ninja and patch are Debian 12's, unpacked from the
+pinned .debs given with --toolchain-deb (//third_party/gcc), never the build machine's:
+the libraries link against Debian 12's glibc and libstdc++, which the images' base has,
+and are the same bytes on any build machine.
+
+The output is a pure function of the sdist, the patches, the toolchain and the flags:
+no -march=native, source paths mapped to a fixed prefix, versionless sonames (no
+symlinks in the tree), and byte-code compiled with unchecked hashes.
 """
 
 from __future__ import annotations
@@ -29,6 +34,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import debian_toolchain
+
 LIBRARIES = ("llama", "ggml", "ggml-base", "ggml-cpu")
 # With --cuda-root: the CUDA backend too (libggml links it; GGML_BACKEND_DL is off).
 CUDA_LIBRARIES = ("ggml-cuda",)
@@ -38,12 +45,6 @@ CUDA_LIBRARIES = ("ggml-cuda",)
 # site-packages/nvidia/cu13/lib, two levels above llama_cpp/lib. libcuda.so.1 is not
 # there: it belongs to the GPU driver, which the NVIDIA container runtime mounts.
 CUDA_RUNPATH = "$ORIGIN/../../nvidia/cu{major}/lib"
-
-# Cross compilers by target CPU (Debian's gcc-<triplet> packages). The host's own
-# compiler builds for the host CPU.
-CROSS = {
-    "aarch64": {"triplet": "aarch64-linux-gnu", "debian_package": "g++-aarch64-linux-gnu"},
-}
 
 # Flags every build takes: reproducible, portable, only what the bindings load.
 BASE_CMAKE_ARGS = (
@@ -73,72 +74,49 @@ def log(message: str) -> None:
     _LOG.append(f"[llama.cpp build] {message}")
 
 
-def run(cmd: list[str], cwd: Path | None = None) -> None:
+def run(cmd: list[str], env: dict[str, str] | None = None) -> None:
     log("+ " + " ".join(cmd))
-    result = subprocess.run(cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    result = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     if result.returncode != 0:
         sys.stderr.write("\n".join(_LOG) + "\n" + result.stdout[-20000:])
         raise SystemExit(f"command failed (exit {result.returncode}): {' '.join(cmd)}")
 
 
 def extract(sdist: Path, into: Path) -> Path:
+    """Extracts the sdist's sources, without the git metadata it ships.
+
+    llama-cpp-python's sdist carries a `.git` folder. ggml's CMake project asks git for
+    the commit and whether the tree is dirty, and compiles the answer into
+    libggml-base.so: a build machine with git got "<commit>-dirty" (our patches), one
+    without got "unknown", so the bytes depended on whether git was installed. Without
+    the folder (and with git kept from looking above the build folder, see main) it
+    is "unknown" everywhere.
+    """
     with tarfile.open(sdist) as tar:
-        tar.extractall(into)
+        tar.extractall(into, members=[m for m in tar.getmembers() if ".git" not in Path(m.name).parts])
     roots = [p for p in into.iterdir() if p.is_dir()]
     if len(roots) != 1:
         raise SystemExit(f"{sdist}: expected one top-level folder, found {[p.name for p in roots]}")
     return roots[0]
 
 
-def apply_patches(src: Path, patches: list[Path]) -> None:
-    """Applies `patches` (unified diffs against the sdist's top folder) to `src`, in order.
+def apply_patches(src: Path, patches: list[Path], tool: Path, env: dict[str, str] | None = None) -> None:
+    """Applies `patches` (unified diffs against the sdist's top folder) to `src`, in order,
+    with `tool` (GNU patch).
 
     Exactly or not at all: no fuzz, no reversed or already-applied hunks, no .orig or
     .rej files. A patch written for another llama-cpp-python version must fail the
     build, not land its hunk somewhere near the right place.
     """
-    if not patches:
-        return
-    tool = shutil.which("patch")
-    if not tool:
-        raise SystemExit("applying patches to llama.cpp needs GNU patch on the action PATH; "
-                         "on Debian or Ubuntu: apt-get install patch")
     for patch in patches:
         log(f"applying {patch.name}")
         result = subprocess.run(
-            [tool, "-p1", "--batch", "--forward", "--fuzz=0", "--no-backup-if-mismatch", "--reject-file=-",
+            [str(tool), "-p1", "--batch", "--forward", "--fuzz=0", "--no-backup-if-mismatch", "--reject-file=-",
              "--directory", str(src), "--input", str(patch.resolve())],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         if result.returncode != 0:
             raise SystemExit(f"{patch} does not apply to {src.name} (it was written for another version of the "
                              f"sdist?); rebase it or drop it:\n{result.stdout.strip()}")
-
-
-def cross_toolchain(target_cpu: str, into: Path) -> tuple[list[str], str]:
-    """CMake arguments and the strip tool for building on this host for `target_cpu`.
-
-    Returns no arguments and the host's strip when the target is the host's CPU.
-    """
-    host_cpu = os.uname().machine
-    if target_cpu in ("", host_cpu):
-        return [], "strip"
-    if target_cpu not in CROSS:
-        raise SystemExit(f"cannot cross-compile llama.cpp for {target_cpu!r} on {host_cpu}: known targets {sorted(CROSS)}")
-    triplet = CROSS[target_cpu]["triplet"]
-    missing = [tool for tool in (f"{triplet}-gcc", f"{triplet}-g++", f"{triplet}-strip") if not shutil.which(tool)]
-    if missing:
-        raise SystemExit(
-            f"cross-compiling llama.cpp for {target_cpu} needs {', '.join(missing)} on the action PATH; "
-            f"on Debian or Ubuntu: apt-get install {CROSS[target_cpu]['debian_package']}"
-        )
-    toolchain = into / f"{triplet}.cmake"
-    toolchain.write_text(
-        "set(CMAKE_SYSTEM_NAME Linux)\n"
-        f"set(CMAKE_SYSTEM_PROCESSOR {target_cpu})\n"
-        f"set(CMAKE_C_COMPILER {triplet}-gcc)\n"
-        f"set(CMAKE_CXX_COMPILER {triplet}-g++)\n"
-    )
-    return [f"-DCMAKE_TOOLCHAIN_FILE={toolchain}"], f"{triplet}-strip"
 
 
 def cuda_cmake_args(root: Path, architectures: list[str], major: str) -> list[str]:
@@ -167,17 +145,19 @@ def cuda_cmake_args(root: Path, architectures: list[str], major: str) -> list[st
     ]
 
 
-def build_libraries(src: Path, build: Path, cmake_args: list[str], jobs: int, configure_only: bool = False) -> None:
+def build_libraries(toolchain: debian_toolchain.Toolchain, env: dict[str, str], src: Path, build: Path,
+                    cmake_args: list[str], jobs: int, configure_only: bool = False) -> None:
     prefix_map = f"-ffile-prefix-map={src}=/llama-cpp-python -ffile-prefix-map={build}=/build"
     flags = [f"-DCMAKE_C_FLAGS={prefix_map}", f"-DCMAKE_CXX_FLAGS={prefix_map}"]
     if any(a == "-DGGML_CUDA=ON" for a in cmake_args):
         # nvcc hands -Xcompiler options to the host compiler, which also preprocesses the
         # device code: __FILE__ (in GGML_ASSERT) names the fixed prefix in both.
         flags.append("-DCMAKE_CUDA_FLAGS=-Xcompiler=" + prefix_map.replace(" ", ","))
-    run(["cmake", "-S", str(src / "vendor" / "llama.cpp"), "-B", str(build), "-G", "Ninja",
-         *BASE_CMAKE_ARGS, *flags, *cmake_args])
+    cmake = str(toolchain.program("cmake"))
+    run([cmake, "-S", str(src / "vendor" / "llama.cpp"), "-B", str(build), "-G", "Ninja",
+         f"-DCMAKE_MAKE_PROGRAM={toolchain.program('ninja')}", *BASE_CMAKE_ARGS, *flags, *cmake_args], env)
     if not configure_only:
-        run(["cmake", "--build", str(build), "--target", "llama", "--parallel", str(jobs)])
+        run([cmake, "--build", str(build), "--target", "llama", "--parallel", str(jobs)], env)
 
 
 def find_library(build: Path, name: str) -> Path:
@@ -193,14 +173,15 @@ def record_line(root: Path, path: Path) -> str:
     return f"{path.relative_to(root).as_posix()},sha256={digest},{len(data)}"
 
 
-def assemble(src: Path, build: Path, out: Path, strip: str, libraries: tuple[str, ...] = LIBRARIES) -> None:
+def assemble(src: Path, build: Path, out: Path, strip: Path, env: dict[str, str],
+             libraries: tuple[str, ...] = LIBRARIES) -> None:
     package = out / "llama_cpp"
     shutil.copytree(src / "llama_cpp", package, ignore=shutil.ignore_patterns("lib", "__pycache__"))
     (package / "lib").mkdir()
     for name in libraries:
         target = package / "lib" / f"lib{name}.so"
         shutil.copy2(find_library(build, name), target)
-        run([strip, "--strip-unneeded", str(target)])
+        run([str(strip), "--strip-unneeded", str(target)], env)
 
     pkg_info = (src / "PKG-INFO").read_text()
     version = next(line.split(":", 1)[1].strip() for line in pkg_info.splitlines() if line.startswith("Version:"))
@@ -212,7 +193,11 @@ def assemble(src: Path, build: Path, out: Path, strip: str, libraries: tuple[str
     (dist_info / "WHEEL").write_text(
         "Wheel-Version: 1.0\nGenerator: cecaiserve-bazel (//third_party/llama_cpp)\nRoot-Is-Purelib: false\n"
     )
-    compileall.compile_dir(str(package), quiet=2, invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH)
+    # ddir: the source path recorded in each .pyc is "llama_cpp/<file>", not this action's
+    # output folder, whose name holds Bazel's configuration hash (which differs between
+    # Bazel versions). Python replaces it with the real path on import.
+    compileall.compile_dir(str(package), ddir="llama_cpp", quiet=2,
+                           invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH)
     files = sorted(p for p in out.rglob("*") if p.is_file())
     lines = [record_line(out, p) for p in files]
     lines.append(f"{dist_info.name}/RECORD,,")
@@ -229,7 +214,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cmake-arg", action="append", default=[], help="extra CMake argument (repeatable)")
     parser.add_argument("--patch", action="append", default=[], type=Path,
                         help="a unified diff to apply to the extracted sdist with patch -p1 (repeatable, in order)")
-    parser.add_argument("--target-cpu", default="", help="CPU to build for (uname -m name); empty: the host's")
+    parser.add_argument("--toolchain-deb", action="append", default=[], type=Path, required=True,
+                        help="a .deb of the toolchain (repeatable): every one of @debian_bookworm_gcc//:amd64")
+    parser.add_argument("--target-cpu", default=debian_toolchain.HOST_CPU,
+                        help=f"CPU to build for (uname -m name: {', '.join(sorted(debian_toolchain.TRIPLETS))})")
     parser.add_argument("--cuda-root", type=Path, help="a CUDA toolkit folder (//third_party/cuda): build the CUDA backend")
     parser.add_argument("--cuda-arch", action="append", default=[],
                         help="a CMAKE_CUDA_ARCHITECTURES entry, e.g. 80 or 90-real (repeatable; with --cuda-root)")
@@ -244,16 +232,24 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="llama-cpp-build-") as tmp:
         tmp_path = Path(tmp)
+        log(f"unpacking the toolchain ({len(args.toolchain_deb)} .debs)")
+        try:
+            toolchain = debian_toolchain.unpack(args.toolchain_deb, tmp_path / "toolchain")
+            toolchain_file = toolchain.cmake_toolchain_file(args.target_cpu, tmp_path / "toolchain.cmake")
+        except debian_toolchain.ToolchainError as e:
+            raise SystemExit(f"llama.cpp build: {e}")
+        env = toolchain.environment()
+        env["GIT_CEILING_DIRECTORIES"] = str(tmp_path)  # see extract
         log(f"extracting {args.sdist.name}")
         src = extract(args.sdist, tmp_path / "src")
-        apply_patches(src, args.patch)
+        apply_patches(src, args.patch, toolchain.program("patch"), env)
         build = tmp_path / "build"
-        toolchain_args, strip = cross_toolchain(args.target_cpu, tmp_path)
         cuda_args = cuda_cmake_args(args.cuda_root, args.cuda_arch, args.cuda_major) if args.cuda_root else []
-        log(f"target CPU: {args.target_cpu or os.uname().machine}; CMake arguments: {args.cmake_arg + cuda_args}")
-        if cuda_args and toolchain_args:
-            raise SystemExit(f"the CUDA build is for the host CPU ({os.uname().machine}) only, not {args.target_cpu}")
-        build_libraries(src, build, toolchain_args + args.cmake_arg + cuda_args, args.jobs, args.configure_only)
+        log(f"target CPU: {args.target_cpu}; CMake arguments: {args.cmake_arg + cuda_args}")
+        if cuda_args and args.target_cpu != debian_toolchain.HOST_CPU:
+            raise SystemExit(f"the CUDA build is for {debian_toolchain.HOST_CPU} only, not {args.target_cpu}")
+        build_libraries(toolchain, env, src, build, [f"-DCMAKE_TOOLCHAIN_FILE={toolchain_file}", *args.cmake_arg, *cuda_args],
+                        args.jobs, args.configure_only)
         if args.configure_only:
             cache = (build / "CMakeCache.txt").read_text()
             settings = sorted(line for line in cache.splitlines() if line and not line.startswith(("#", "//")))
@@ -262,7 +258,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.out.exists():
             shutil.rmtree(args.out)
         args.out.mkdir(parents=True)
-        assemble(src, build, args.out, strip, LIBRARIES + (CUDA_LIBRARIES if args.cuda_root else ()))
+        assemble(src, build, args.out, toolchain.strip(args.target_cpu), env,
+                 LIBRARIES + (CUDA_LIBRARIES if args.cuda_root else ()))
     log(f"done in {time.monotonic() - started:.0f} s")
     if os.environ.get("LLAMA_CPP_BUILD_VERBOSE"):
         sys.stderr.write("\n".join(_LOG) + "\n")

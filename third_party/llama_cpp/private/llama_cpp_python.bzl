@@ -10,8 +10,11 @@ load("//bazel/private:labels.bzl", "display_label")
 _DOC = """Compiles llama.cpp from a llama-cpp-python sdist and lays out an installed
 site-packages tree (`llama_cpp/`, `llama_cpp/lib/lib*.so`, dist-info) as a tree artifact.
 
-Uses the C/C++ compiler, cmake and ninja on the action PATH. Use the
-`llama_cpp_python` macro from //third_party/llama_cpp:defs.bzl to get a `py_library`.
+Compiles with Debian 12's GCC, binutils, CMake and Ninja, unpacked from `toolchain_debs`
+inside the action, never with the build machine's: the libraries need no newer glibc
+than the images' Debian 12 base has, and are the same bytes on any amd64 build machine
+with glibc 2.36 or newer. Use the `llama_cpp_python` macro from
+//third_party/llama_cpp:defs.bzl to get a `py_library`.
 """
 
 def _impl(ctx):
@@ -22,8 +25,9 @@ def _impl(ctx):
     args.add("--target-cpu", ctx.attr.target_cpu)
     args.add_all(ctx.attr.cmake_args, format_each = "--cmake-arg=%s")
     args.add_all(ctx.files.patches, format_each = "--patch=%s")
-    inputs = [ctx.file.sdist] + ctx.files.patches
-    what = ctx.attr.target_cpu or "the host CPU"
+    args.add_all(ctx.files.toolchain_debs, format_each = "--toolchain-deb=%s")
+    inputs = [ctx.file.sdist] + ctx.files.patches + ctx.files.toolchain_debs
+    what = ctx.attr.target_cpu
     if ctx.attr.cuda_toolkit:
         nvcc = [f for f in ctx.files.cuda_toolkit if f.path.endswith("/bin/nvcc")]
         if len(nvcc) != 1:
@@ -45,7 +49,9 @@ def _impl(ctx):
             ctx.file.sdist.basename,
             "about an hour per CUDA architecture" if ctx.attr.cuda_toolkit else "minutes",
         ),
-        use_default_shell_env = True,
+        # Not the user's PATH: nothing the action runs comes from it, and a PATH in the
+        # action key would keep two machines from sharing the compiled tree.
+        env = {"PATH": "/usr/bin:/bin"},
     )
     return [DefaultInfo(files = depset([site]), runfiles = ctx.runfiles(files = [site]))]
 
@@ -61,18 +67,26 @@ llama_cpp_python_build = rule(
         "patches": attr.label_list(
             allow_files = [".patch", ".diff"],
             doc = "Unified diffs against the sdist's top folder, applied in order with `patch -p1 " +
-                  "--fuzz=0` before configuring; a patch that does not apply exactly fails the build. " +
-                  "GNU patch must be on the action PATH.",
+                  "--fuzz=0` (the toolchain's GNU patch) before configuring; a patch that does not " +
+                  "apply exactly fails the build.",
         ),
         "cmake_args": attr.string_list(
             doc = "Extra CMake arguments (CPU features, CUDA, a cross toolchain file). The defaults in " +
                   "build_llama_cpp.py already turn off -march=native and everything the bindings do not load.",
         ),
         "target_cpu": attr.string(
-            doc = "The CPU to compile for, by its `uname -m` name (`x86_64`, `aarch64`); empty means the " +
-                  "host's. Another CPU than the host's is cross-compiled with Debian's `<cpu>-linux-gnu` " +
-                  "gcc, which must be on the action PATH. The llama_cpp_python macro sets it from the " +
+            mandatory = True,
+            values = ["x86_64", "aarch64"],
+            doc = "The CPU to compile for, by its `uname -m` name. `aarch64` is cross-compiled with the " +
+                  "toolchain's `aarch64-linux-gnu-gcc-12`. The llama_cpp_python macro sets it from the " +
                   "target platform.",
+        ),
+        "toolchain_debs": attr.label_list(
+            allow_files = [".deb"],
+            default = [Label("//third_party/gcc:debs")],
+            doc = "The toolchain's Debian packages: GCC 12 (native and aarch64 cross), binutils, CMake, " +
+                  "Ninja, patch, and the amd64 and arm64 C/C++ runtimes to link against. The default is " +
+                  "//third_party/gcc's bookworm lock (`bazel run //third_party/gcc:lock`).",
         ),
         "cuda_toolkit": attr.label(
             allow_files = True,

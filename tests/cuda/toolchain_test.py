@@ -151,8 +151,10 @@ class ToolchainTest(unittest.TestCase):
         self.assertRegex(text, r"CUDA_cuda_driver_LIBRARY:\w+=.*/lib/stubs/libcuda\.so\n")
         self.assertRegex(text, r"CUDA_cublas_LIBRARY:FILEPATH=.*/nvidia/cu13/lib/libcublas\.so\n")
         self.assertNotIn("-march=native", text)
-        # nvcc's host compiler is the toolchain's GCC 12, not the build machine's.
+        # nvcc's host compiler is the toolchain's GCC 12, not the build machine's, and
+        # it takes headers and libraries from the toolchain's sysroot.
         self.assertRegex(text, r"CMAKE_CUDA_HOST_COMPILER:\w+=.*/toolchain/usr/bin/x86_64-linux-gnu-g\+\+-12\n")
+        self.assertRegex(text, r"CMAKE_CUDA_FLAGS:STRING=-Xcompiler=\S*,--sysroot=\S*/toolchain\n")
 
 
 def parse(argv: list[str]) -> argparse.Namespace:

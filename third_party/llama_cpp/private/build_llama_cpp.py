@@ -151,8 +151,11 @@ def build_libraries(toolchain: debian_toolchain.Toolchain, env: dict[str, str], 
     flags = [f"-DCMAKE_C_FLAGS={prefix_map}", f"-DCMAKE_CXX_FLAGS={prefix_map}"]
     if any(a == "-DGGML_CUDA=ON" for a in cmake_args):
         # nvcc hands -Xcompiler options to the host compiler, which also preprocesses the
-        # device code: __FILE__ (in GGML_ASSERT) names the fixed prefix in both.
-        flags.append("-DCMAKE_CUDA_FLAGS=-Xcompiler=" + prefix_map.replace(" ", ","))
+        # device code: __FILE__ (in GGML_ASSERT) names the fixed prefix in both. CMake
+        # passes CMAKE_SYSROOT to GNU compilers only, not through nvcc: without
+        # --sysroot here the host code would include the build machine's glibc headers.
+        host_flags = prefix_map.split(" ") + [f"--sysroot={toolchain.root}"]
+        flags.append("-DCMAKE_CUDA_FLAGS=-Xcompiler=" + ",".join(host_flags))
     cmake = str(toolchain.program("cmake"))
     run([cmake, "-S", str(src / "vendor" / "llama.cpp"), "-B", str(build), "-G", "Ninja",
          f"-DCMAKE_MAKE_PROGRAM={toolchain.program('ninja')}", *BASE_CMAKE_ARGS, *flags, *cmake_args], env)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import io
 import os
+import shutil
 import tarfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -106,7 +107,7 @@ def unpack_deb(deb: Path, root: Path) -> list[str]:
                 os.link(root / _member_path(member.linkname), dest)
             elif member.isfile():
                 with tar.extractfile(member) as src, open(dest, "wb") as out:
-                    out.write(src.read())
+                    shutil.copyfileobj(src, out)  # cc1plus alone is tens of MB
                 dest.chmod(0o755 if member.mode & 0o111 else 0o644)
             else:
                 continue  # device nodes and fifos: none in a toolchain

@@ -219,8 +219,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="a unified diff to apply to the extracted sdist with patch -p1 (repeatable, in order)")
     parser.add_argument("--toolchain-deb", action="append", default=[], type=Path, required=True,
                         help="a .deb of the toolchain (repeatable): every one of @debian_bookworm_gcc//:amd64")
-    parser.add_argument("--target-cpu", default=debian_toolchain.HOST_CPU,
-                        help=f"CPU to build for (uname -m name: {', '.join(sorted(debian_toolchain.TRIPLETS))})")
+    parser.add_argument("--target-cpu", default=debian_toolchain.HOST_CPU, choices=sorted(debian_toolchain.TRIPLETS),
+                        help="CPU to build for (uname -m name)")
     parser.add_argument("--cuda-root", type=Path, help="a CUDA toolkit folder (//third_party/cuda): build the CUDA backend")
     parser.add_argument("--cuda-arch", action="append", default=[],
                         help="a CMAKE_CUDA_ARCHITECTURES entry, e.g. 80 or 90-real (repeatable; with --cuda-root)")
@@ -231,6 +231,9 @@ def main(argv: list[str] | None = None) -> int:
     # started under `taskset -c 1` compiles one unit at a time, with the same cache key.
     parser.add_argument("--jobs", type=int, default=len(os.sched_getaffinity(0)) or 2)
     args = parser.parse_args(argv)
+    # Before the toolchain is unpacked and the sources extracted (half a minute).
+    if args.cuda_root and args.target_cpu != debian_toolchain.HOST_CPU:
+        parser.error(f"the CUDA build is for {debian_toolchain.HOST_CPU} only, not {args.target_cpu}")
 
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="llama-cpp-build-") as tmp:
@@ -249,8 +252,6 @@ def main(argv: list[str] | None = None) -> int:
         build = tmp_path / "build"
         cuda_args = cuda_cmake_args(args.cuda_root, args.cuda_arch, args.cuda_major) if args.cuda_root else []
         log(f"target CPU: {args.target_cpu}; CMake arguments: {args.cmake_arg + cuda_args}")
-        if cuda_args and args.target_cpu != debian_toolchain.HOST_CPU:
-            raise SystemExit(f"the CUDA build is for {debian_toolchain.HOST_CPU} only, not {args.target_cpu}")
         build_libraries(toolchain, env, src, build, [f"-DCMAKE_TOOLCHAIN_FILE={toolchain_file}", *args.cmake_arg, *cuda_args],
                         args.jobs, args.configure_only)
         if args.configure_only:
